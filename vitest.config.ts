@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import SummaryReporter from './vitest.summary'
 
 export default defineConfig({
   test: {
@@ -6,5 +7,6 @@ export default defineConfig({
     exclude: ['**/node_modules/**'],
     pool: 'forks',
     testTimeout: 30_000,
+    reporters: ['default', new SummaryReporter()],
   },
 })
