@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+
+/**
+ * Configuration from flags, then environment, then defaults:
+ *   --listen / MECM_LISTEN            host:port to serve on            (127.0.0.1:8080)
+ *   --data-dir / MECM_DATA_DIR        SQLite file, master key, blobs   (./data)
+ *   --database-url / DATABASE_URL     postgres://... for PostgreSQL    (SQLite when unset)
+ *   MECM_MASTER_KEY                   32 bytes, base64: seals secrets and signs tokens; replicas share it
+ *                                     (generated into <data-dir>/master.key when unset)
+ *   MECM_ADMIN_PASSWORD               the first admin's password       (generated and logged once)
+ *   MECM_LOG_LEVEL                    debug | info | warn | error | silent  (info)
+ *   MECM_BODY_LIMIT                   largest JSON body in bytes       (1 MiB)
+ */
+export const Config = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  dataDir: z.string().min(1),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres://')
+    .optional(),
+  masterKey: z
+    .string()
+    .refine((key) => Buffer.from(key, 'base64').length === 32, 'MECM_MASTER_KEY must be 32 bytes in base64')
+    .optional(),
+  adminPassword: z.string().min(8, 'MECM_ADMIN_PASSWORD must be at least 8 characters').optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  bodyLimit: z.coerce.number().int().min(1024),
+  accessTokenTtlSeconds: z.coerce.number().int().min(60),
+  refreshTokenTtlSeconds: z.coerce.number().int().min(60),
+})
+export type Config = z.infer<typeof Config>
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+    strict: true,
+  })
+  const listen = values.listen ?? env.MECM_LISTEN ?? '127.0.0.1:8080'
+  const colon = listen.lastIndexOf(':')
+  const parsed = Config.safeParse({
+    host: listen.slice(0, colon).replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: listen.slice(colon + 1),
+    dataDir: values['data-dir'] ?? env.MECM_DATA_DIR ?? './data',
+    databaseUrl: values['database-url'] ?? env.DATABASE_URL,
+    masterKey: env.MECM_MASTER_KEY,
+    adminPassword: env.MECM_ADMIN_PASSWORD,
+    logLevel: env.MECM_LOG_LEVEL ?? 'info',
+    bodyLimit: env.MECM_BODY_LIMIT ?? 1024 * 1024,
+    accessTokenTtlSeconds: env.MECM_ACCESS_TOKEN_TTL ?? 15 * 60,
+    refreshTokenTtlSeconds: env.MECM_REFRESH_TOKEN_TTL ?? 7 * 24 * 3600,
+  })
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`)
+  }
+  return parsed.data
+}

@@ -1,0 +1,164 @@
+import type { Database, Dialect } from './driver'
+
+/**
+ * The schema, as numbered steps. A step is applied once, in order, in one transaction with its
+ * record in schema_migrations. Never edit a released step: add the next one.
+ * Types are chosen to mean the same on both dialects: TEXT ISO timestamps, JSON as TEXT,
+ * DOUBLE PRECISION coordinates.
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: string | Record<Dialect, string>
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, users, credentials and inventory',
+    sql: `
+      CREATE TABLE tenants (
+        tenant_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE users (
+        user_id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX users_tenant ON users (tenant_id);
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+      CREATE TABLE access_keys (
+        access_key TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        secret_sealed TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX access_keys_user ON access_keys (user_id);
+      CREATE TABLE request_nonces (
+        access_key TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (access_key, nonce)
+      );
+      CREATE INDEX request_nonces_expiry ON request_nonces (expires_at);
+      CREATE TABLE mec_hosts (
+        host_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        mechost_ip TEXT NOT NULL,
+        mechost_name TEXT NOT NULL,
+        vim TEXT NOT NULL,
+        city TEXT NOT NULL,
+        zip_code TEXT NOT NULL,
+        address TEXT NOT NULL,
+        latitude DOUBLE PRECISION,
+        longitude DOUBLE PRECISION,
+        labels TEXT NOT NULL,
+        hw_capabilities TEXT NOT NULL,
+        status TEXT NOT NULL,
+        last_seen_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant_id, mechost_ip)
+      );
+      CREATE INDEX mec_hosts_status ON mec_hosts (tenant_id, status, mechost_ip);
+      CREATE INDEX mec_hosts_city ON mec_hosts (tenant_id, city, mechost_ip);
+      CREATE TABLE host_labels (
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        label_key TEXT NOT NULL,
+        label_value TEXT NOT NULL,
+        PRIMARY KEY (host_id, label_key)
+      );
+      CREATE INDEX host_labels_pair ON host_labels (label_key, label_value);
+      CREATE TABLE host_apps (
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        app_instance_id TEXT NOT NULL,
+        app_name TEXT NOT NULL,
+        package_id TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (host_id, app_instance_id)
+      );
+      CREATE TABLE appd_configurations (
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_instance_id TEXT NOT NULL,
+        configuration TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, app_instance_id)
+      );
+      CREATE TABLE app_stores (
+        appstore_ip TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        password_sealed TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE app_repos (
+        repo_endpoint TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        password_sealed TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
+]
+
+export const latestVersion = Math.max(...migrations.map((m) => m.version))
+
+const LOCK_ID = 7_340_117 // any constant: serialises migrations across center replicas
+
+async function appliedVersions(db: Database): Promise<number[]> {
+  const rows = await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
+  return rows.map((row) => Number(row.version))
+}
+
+/** Applies the missing steps. Refuses a database written by a newer MECM. */
+export async function migrate(db: Database, steps: readonly Migration[] = migrations): Promise<number[]> {
+  await db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  )
+  return db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [LOCK_ID])
+    const rows = await tx.all<{ version: number }>('SELECT version FROM schema_migrations')
+    const applied = new Set(rows.map((row) => Number(row.version)))
+    const newest = Math.max(0, ...applied)
+    const known = Math.max(0, ...steps.map((step) => step.version))
+    if (newest > known) {
+      throw new Error(
+        `the database is at schema version ${newest}, newer than this MECM knows (${known}): upgrade MECM, or restore a backup`,
+      )
+    }
+    const done: number[] = []
+    for (const step of [...steps].sort((a, b) => a.version - b.version)) {
+      if (applied.has(step.version)) continue
+      const script = typeof step.sql === 'string' ? step.sql : step.sql[tx.dialect]
+      for (const statement of script.split(';').map((s) => s.trim())) {
+        if (statement) await tx.run(statement)
+      }
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        step.version,
+        step.name,
+        new Date().toISOString(),
+      ])
+      done.push(step.version)
+    }
+    return done
+  })
+}
+
+/** True when every known step is applied: what /readyz reports. */
+export async function isMigrated(db: Database): Promise<boolean> {
+  const versions = await appliedVersions(db).catch((): number[] => [])
+  return migrations.every((step) => versions.includes(step.version))
+}

@@ -1,0 +1,32 @@
+/** Small helpers every store module uses to write and read rows. */
+import { randomUUID } from 'node:crypto'
+
+export const newId = (): string => randomUUID()
+export const now = (): string => new Date().toISOString()
+
+export function json(value: unknown): string {
+  return JSON.stringify(value)
+}
+
+export function parsed<T>(text: string): T {
+  return JSON.parse(text) as T
+}
+
+/** A page of a keyset-paginated list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url')
+export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8')
+
+/** Fetch limit + 1 rows; the extra one only tells whether another page exists. */
+export function pageOf<R, T>(rows: R[], limit: number, key: (row: R) => string, map: (row: R) => T): Page<T> {
+  const items = rows.slice(0, limit)
+  const last = items.at(-1)
+  return {
+    items: items.map(map),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null,
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import type { Database, Sql, SqlValue } from './driver'
+
+function bind(params: readonly SqlValue[]): unknown[] {
+  return params.map((value) => (typeof value === 'boolean' ? Number(value) : value))
+}
+
+/**
+ * SQLite through better-sqlite3, which is synchronous. Its transactions are made async-capable
+ * by a queue: one unit of work (a statement, or a whole transaction) at a time, so a statement
+ * never lands inside another caller's open transaction.
+ */
+export function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new BetterSqlite3(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  const prepare = (sql: string) => {
+    let statement = statements.get(sql)
+    if (!statement) {
+      statement = db.prepare(sql)
+      statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  const direct: Sql = {
+    dialect: 'sqlite',
+    all: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...bind(params)) as T[],
+    get: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).get(...bind(params)) as T | undefined,
+    run: async (sql, params = []) => prepare(sql).run(...bind(params)).changes,
+    // already inside the transaction: nested work joins it
+    transaction: (work) => work(direct),
+  }
+
+  let queue: Promise<unknown> = Promise.resolve()
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = queue.then(work, work)
+    queue = result.catch(() => undefined)
+    return result
+  }
+
+  return {
+    dialect: 'sqlite',
+    all: (sql, params) => serial(() => direct.all(sql, params)),
+    get: (sql, params) => serial(() => direct.get(sql, params)),
+    run: (sql, params) => serial(() => direct.run(sql, params)),
+    transaction: (work) =>
+      serial(async () => {
+        db.exec('BEGIN IMMEDIATE')
+        try {
+          const result = await work(direct)
+          db.exec('COMMIT')
+          return result
+        } catch (error) {
+          db.exec('ROLLBACK')
+          throw error
+        }
+      }),
+    exec: (script) => serial(async () => void db.exec(script)),
+    close: () => serial(async () => void db.close()),
+  }
+}

@@ -1,0 +1,100 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { type AuthDeps, authenticate } from '../auth/authenticate'
+import { authRoutes, type TokenSettings } from '../auth/routes'
+import { ApiError, notFound, unauthorized } from '../errors'
+import { appdRoutes } from '../inventory/appd-routes'
+import { appStoreRoutes } from '../inventory/catalog-routes'
+import { hostAppRoutes } from '../inventory/host-app-routes'
+import { hostRoutes } from '../inventory/host-routes'
+import type { Logger } from '../log'
+import { docsPage } from './docs-page'
+import { openApiDocument } from './openapi'
+import { problemResponse } from './problem'
+import { Api, type Env } from './route'
+
+export interface AppDeps extends AuthDeps {
+  log: Logger
+  version: string
+  bodyLimit: number
+  tokens: TokenSettings
+}
+
+/** The center's HTTP API: health, docs, and every component's routes behind authentication. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<Env>()
+  const { store, log } = deps
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return problemResponse(error, c.req.path)
+    log.error('request failed', {
+      method: c.req.method,
+      path: c.req.path,
+      error: String(error),
+      stack: (error as Error).stack,
+    })
+    return problemResponse(
+      new ApiError(500, 'Internal Server Error', 'the center failed to handle this request; see its log'),
+    )
+  })
+
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    log.debug('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    })
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    const ready = await store.ready().catch(() => false)
+    return c.json({ status: ready ? 'ready' : 'not ready' }, ready ? 200 : 503)
+  })
+  app.get('/inventory/v1/health', (c) => c.text('ok'))
+  // the page holds no data: it signs in from the browser and reads /openapi.json with the token
+  app.get('/docs', (c) => c.html(docsPage))
+
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimit,
+      onError: () => {
+        throw new ApiError(413, 'Content Too Large', `the request body is larger than ${deps.bodyLimit} bytes`)
+      },
+    }),
+  )
+  app.use(authenticate(deps))
+
+  const api = new Api(app, async (tenantId) => (await store.tenants.getTenant(tenantId)) !== undefined)
+  authRoutes(api, deps, deps.tokens)
+  hostRoutes(api, store)
+  hostAppRoutes(api, store)
+  appdRoutes(api, store)
+  appStoreRoutes(api, deps.sealer, store)
+
+  const document = openApiDocument(api.routes, deps.version)
+  api.add(
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'Read the OpenAPI 3.1 document of this API',
+      tag: 'docs',
+      access: 'read',
+      responses: { 200: { description: 'the document' } },
+    },
+    ({ c }) => c.json(document),
+  )
+
+  app.notFound((c) => {
+    // say nothing about which paths exist to a caller who has not signed in
+    const error = c.get('principal')
+      ? notFound(`no route ${c.req.method} ${c.req.path}`)
+      : unauthorized('sign in first')
+    return problemResponse(error, c.req.path)
+  })
+
+  return { app, routes: api.routes }
+}

@@ -1,0 +1,111 @@
+import type { Role } from '@mecm/protocol'
+import type { Context, Hono } from 'hono'
+import type { z } from 'zod'
+import { badRequest, forbidden, notFound, unauthorized } from '../errors'
+import { invalid } from './problem'
+
+/** Who is calling, as the authentication middleware established it. */
+export interface Principal {
+  userId: string
+  tenantId: string
+  role: Role
+  username: string
+  via: 'token' | 'signature'
+}
+
+export type Env = { Variables: { principal?: Principal } }
+
+/**
+ * Who may call a route: `public` anyone (health, login); `read` any signed-in role;
+ * `write` TENANT and ADMIN; `admin` ADMIN only. A route with a `tenantId` path parameter is
+ * open only to that tenant's users and to admins; to anyone else the tenant does not exist (404).
+ */
+export type Access = 'public' | 'read' | 'write' | 'admin'
+
+const allowed: Record<Exclude<Access, 'public'>, readonly Role[]> = {
+  read: ['ADMIN', 'TENANT', 'GUEST'],
+  write: ['ADMIN', 'TENANT'],
+  admin: ['ADMIN'],
+}
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
+type Schema = z.ZodType
+type Out<S> = [S] extends [z.ZodType] ? z.output<S> : undefined
+
+export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+  method: Method
+  /** hono path syntax: /inventory/v1/tenants/:tenantId/mechosts */
+  path: string
+  summary: string
+  tag: string
+  access: Access
+  params?: P
+  query?: Q
+  body?: B
+  responses: Record<number, { description: string; schema?: z.ZodType }>
+}
+
+export interface RouteInput<P, Q, B> {
+  c: Context<Env>
+  params: Out<P>
+  query: Out<Q>
+  body: Out<B>
+  principal: Principal
+}
+
+export type AnyRoute = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>
+
+function check<S extends Schema | undefined>(schema: S, value: unknown, where: string): Out<S> {
+  if (!schema) return undefined as Out<S>
+  const result = schema.safeParse(value)
+  if (!result.success) throw invalid(where, result.error)
+  return result.data as Out<S>
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text()
+  if (!text.trim()) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw badRequest('the request body is not valid JSON')
+  }
+}
+
+/**
+ * The one way routes are declared: each declaration validates its inputs, enforces its access
+ * rule, and is listed in the OpenAPI document, so the three never drift apart.
+ */
+export class Api {
+  readonly routes: AnyRoute[] = []
+
+  constructor(
+    private readonly app: Hono<Env>,
+    private readonly tenantExists: (tenantId: string) => Promise<boolean>,
+  ) {}
+
+  add<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
+    spec: RouteSpec<P, Q, B>,
+    handler: (input: RouteInput<P, Q, B>) => Response | Promise<Response>,
+  ): void {
+    this.routes.push(spec as AnyRoute)
+    this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
+      const principal = c.get('principal')
+      if (spec.access !== 'public') {
+        if (!principal) throw unauthorized('sign in first: send Authorization: Bearer <token> or a signed request')
+        if (!allowed[spec.access].includes(principal.role)) {
+          throw forbidden(`${principal.role} users may not ${spec.summary.toLowerCase()}`)
+        }
+      }
+      const params = check(spec.params, c.req.param(), 'path')
+      const tenantId = (c.req.param() as Record<string, string>).tenantId
+      if (tenantId !== undefined && principal && spec.access !== 'public') {
+        const visible = principal.role === 'ADMIN' ? await this.tenantExists(tenantId) : principal.tenantId === tenantId
+        if (!visible) throw notFound(`tenant ${tenantId} not found`)
+      }
+      const query = check(spec.query, c.req.query(), 'query')
+      const body = check(spec.body, spec.body ? await readJson(c) : undefined, 'body')
+      return handler({ c, params, query, body, principal: principal as Principal })
+    })
+  }
+}

@@ -1,0 +1,93 @@
+import { AppdConfiguration, TenantId, Uuid } from '@mecm/protocol'
+import { z } from 'zod'
+import type { Store } from '../db/store'
+import { conflict, notFound } from '../errors'
+import type { Api } from '../http/route'
+
+const tag = 'inventory: app rules'
+const path = '/inventory/v1/tenants/:tenantId/app_instances/:appInstanceId/appd_configuration'
+const Path = z.object({ tenantId: TenantId, appInstanceId: Uuid })
+
+/** The APPD configuration (traffic and DNS rules) recorded for an app instance. */
+export function appdRoutes(api: Api, store: Store) {
+  const missing = (id: string) => notFound(`app instance ${id} has no appd configuration`)
+
+  api.add(
+    {
+      method: 'post',
+      path,
+      summary: 'Record the rules of an app instance',
+      tag,
+      access: 'write',
+      params: Path,
+      body: AppdConfiguration,
+      responses: {
+        201: { description: 'recorded', schema: AppdConfiguration },
+        409: { description: 'already recorded' },
+      },
+    },
+    async ({ c, params, body }) => {
+      if (await store.appdConfigurations.get(params.tenantId, params.appInstanceId)) {
+        throw conflict(`app instance ${params.appInstanceId} already has an appd configuration: use PUT to replace it`)
+      }
+      await store.appdConfigurations.put(params.tenantId, params.appInstanceId, body)
+      return c.json(body, 201)
+    },
+  )
+
+  api.add(
+    {
+      method: 'put',
+      path,
+      summary: 'Replace the rules of an app instance',
+      tag,
+      access: 'write',
+      params: Path,
+      body: AppdConfiguration,
+      responses: { 200: { description: 'replaced', schema: AppdConfiguration }, 404: { description: 'none recorded' } },
+    },
+    async ({ c, params, body }) => {
+      if (!(await store.appdConfigurations.get(params.tenantId, params.appInstanceId)))
+        throw missing(params.appInstanceId)
+      await store.appdConfigurations.put(params.tenantId, params.appInstanceId, body)
+      return c.json(body)
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path,
+      summary: 'Show the rules of an app instance',
+      tag,
+      access: 'read',
+      params: Path,
+      responses: {
+        200: { description: 'the rules', schema: AppdConfiguration },
+        404: { description: 'none recorded' },
+      },
+    },
+    async ({ c, params }) => {
+      const configuration = await store.appdConfigurations.get(params.tenantId, params.appInstanceId)
+      if (!configuration) throw missing(params.appInstanceId)
+      return c.json(configuration)
+    },
+  )
+
+  api.add(
+    {
+      method: 'delete',
+      path,
+      summary: 'Delete the rules of an app instance',
+      tag,
+      access: 'write',
+      params: Path,
+      responses: { 204: { description: 'deleted' }, 404: { description: 'none recorded' } },
+    },
+    async ({ c, params }) => {
+      if (!(await store.appdConfigurations.delete(params.tenantId, params.appInstanceId)))
+        throw missing(params.appInstanceId)
+      return c.body(null, 204)
+    },
+  )
+}

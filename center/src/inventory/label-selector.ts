@@ -1,0 +1,80 @@
+import { badRequest } from '../errors'
+
+/**
+ * Kubernetes label selectors: `zone=south`, `tier!=gold`, `gpu`, `!legacy`,
+ * `env in (prod,stage)`, `env notin (dev)`, joined by commas (all must hold).
+ */
+export type LabelRequirement =
+  | { key: string; op: 'exists' | 'absent' }
+  | { key: string; op: 'in' | 'notin'; values: string[] }
+
+const key = String.raw`[A-Za-z0-9][-A-Za-z0-9_./]*`
+const value = String.raw`[-A-Za-z0-9_.]*`
+const forms: [RegExp, (m: RegExpMatchArray) => LabelRequirement][] = [
+  [new RegExp(`^(${key})\\s*(?:==|=)\\s*(${value})$`), (m) => ({ key: m[1] ?? '', op: 'in', values: [m[2] ?? ''] })],
+  [new RegExp(`^(${key})\\s*!=\\s*(${value})$`), (m) => ({ key: m[1] ?? '', op: 'notin', values: [m[2] ?? ''] })],
+  [
+    new RegExp(`^(${key})\\s+(in|notin)\\s*\\(([^)]*)\\)$`),
+    (m) => ({
+      key: m[1] ?? '',
+      op: m[2] as 'in' | 'notin',
+      values: (m[3] ?? '').split(',').map((v) => v.trim()),
+    }),
+  ],
+  [new RegExp(`^!\\s*(${key})$`), (m) => ({ key: m[1] ?? '', op: 'absent' })],
+  [new RegExp(`^(${key})$`), (m) => ({ key: m[1] ?? '', op: 'exists' })],
+]
+
+/** Splits on commas that are not inside parentheses. */
+function clauses(selector: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let current = ''
+  for (const char of selector) {
+    if (char === '(') depth++
+    if (char === ')') depth--
+    if (char === ',' && depth === 0) {
+      parts.push(current)
+      current = ''
+    } else current += char
+  }
+  parts.push(current)
+  return parts.map((part) => part.trim())
+}
+
+export function parseLabelSelector(selector: string): LabelRequirement[] {
+  if (!selector.trim()) return []
+  return clauses(selector).map((clause) => {
+    for (const [form, build] of forms) {
+      const match = clause.match(form)
+      if (match) {
+        const requirement = build(match)
+        const values = requirement.op === 'in' || requirement.op === 'notin' ? requirement.values : []
+        if (values.some((v) => !new RegExp(`^${value}$`).test(v))) break
+        return requirement
+      }
+    }
+    throw badRequest(
+      `labelSelector: cannot read "${clause}"; use key=value, key!=value, key, !key, key in (a,b) or key notin (a,b)`,
+    )
+  })
+}
+
+/** SQL conditions over host_labels for a host row aliased `h`, with their parameters. */
+export function labelConditions(requirements: LabelRequirement[]): { sql: string[]; params: string[] } {
+  const sql: string[] = []
+  const params: string[] = []
+  for (const requirement of requirements) {
+    const base = 'SELECT 1 FROM host_labels l WHERE l.host_id = h.host_id AND l.label_key = ?'
+    params.push(requirement.key)
+    if (!('values' in requirement)) {
+      sql.push(`${requirement.op === 'absent' ? 'NOT ' : ''}EXISTS (${base})`)
+    } else {
+      sql.push(
+        `${requirement.op === 'notin' ? 'NOT ' : ''}EXISTS (${base} AND l.label_value IN (${requirement.values.map(() => '?').join(', ')}))`,
+      )
+      params.push(...requirement.values)
+    }
+  }
+  return { sql, params }
+}

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { ensureAdmin } from './auth/bootstrap'
+import type { Config } from './config'
+import { openStore, type Store } from './db/store'
+import { createApp } from './http/app'
+import { createLogger, type Logger } from './log'
+import { deriveKey, sealer } from './secrets'
+
+export const VERSION = '0.1.0'
+
+/** MECM_MASTER_KEY, or the key kept in <data-dir>/master.key (created owner-only on first start). */
+function masterKeyOf(config: Config, log: Logger): Buffer {
+  if (config.masterKey) return Buffer.from(config.masterKey, 'base64')
+  const file = join(config.dataDir, 'master.key')
+  try {
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const key = randomBytes(32)
+  writeFileSync(file, key.toString('base64'), { mode: 0o600, flag: 'wx' })
+  log.warn('generated a master key; set MECM_MASTER_KEY (the same on every replica) in production', { file })
+  return key
+}
+
+export interface Center {
+  url: string
+  store: Store
+  routes: ReturnType<typeof createApp>['routes']
+  close(): Promise<void>
+}
+
+/** Opens the store, makes the first admin, and serves the API until close(). */
+export async function startCenter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Center> {
+  const masterKey = masterKeyOf(config, log)
+  const store = await openStore(config)
+  await ensureAdmin(store, log, config.adminPassword)
+  const { app, routes } = createApp({
+    store,
+    log,
+    version: VERSION,
+    bodyLimit: config.bodyLimit,
+    tokenKey: deriveKey(masterKey, 'access tokens'),
+    sealer: sealer(masterKey),
+    tokens: {
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    },
+  })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+  log.info('center listening', { url, store: store.dialect, docs: `${url}/docs` })
+
+  return {
+    url,
+    store,
+    routes,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // keep-alive sockets would hold close() open
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      })
+      await store.close()
+      log.info('center stopped')
+    },
+  }
+}
