@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import SummaryReporter from './vitest.summary'
+import SummaryReporter from './vitest.summary.ts'
 
 export default defineConfig({
   test: {
@@ -8,5 +8,6 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     reporters: ['default', new SummaryReporter()],
+    globalSetup: ['./vitest.postgres.ts'],
   },
 })

@@ -8,8 +8,8 @@ export type LabelRequirement =
   | { key: string; op: 'exists' | 'absent' }
   | { key: string; op: 'in' | 'notin'; values: string[] }
 
-const key = String.raw`[A-Za-z0-9][-A-Za-z0-9_./]*`
-const value = String.raw`[-A-Za-z0-9_.]*`
+const key = '[A-Za-z0-9][-A-Za-z0-9_./]*'
+const value = '[-A-Za-z0-9_.]*'
 const forms: [RegExp, (m: RegExpMatchArray) => LabelRequirement][] = [
   [new RegExp(`^(${key})\\s*(?:==|=)\\s*(${value})$`), (m) => ({ key: m[1] ?? '', op: 'in', values: [m[2] ?? ''] })],
   [new RegExp(`^(${key})\\s*!=\\s*(${value})$`), (m) => ({ key: m[1] ?? '', op: 'notin', values: [m[2] ?? ''] })],
