@@ -58,7 +58,7 @@ describe.each(dialects)('access rules on %s', (dialect) => {
 
   it('answers 401 to a wrong, forged or expired token, and to unknown paths', async () => {
     const forged = `${tenant.token.slice(0, -4)}AAAA`
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { authorization: 'Bearer nonsense' },
       { authorization: `Bearer ${forged}` },
       { access_token: forged },

@@ -8,6 +8,7 @@ import { testDatabase } from './stores'
 export const ADMIN_PASSWORD = 'Admin-pass1'
 export const USER_PASSWORD = 'User-pass1'
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read reply bodies field by field and assert each
 export interface Reply<T = any> {
   status: number
   body: T
@@ -41,6 +42,7 @@ export async function testCenter(dialect: Dialect, env: Record<string, string> =
   })
   const center: Center = await startCenter(config, createLogger('silent'))
 
+  // biome-ignore lint/suspicious/noExplicitAny: as Reply
   async function call<T = any>(method: string, path: string, options: Call = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...options.headers }
     if (options.token) headers.authorization = `Bearer ${options.token}`
