@@ -61,8 +61,14 @@ export function createApp(deps: AppDeps) {
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimit,
-      onError: () => {
-        throw new ApiError(413, 'Content Too Large', `the request body is larger than ${deps.bodyLimit} bytes`)
+      onError: (c) => {
+        const response = problemResponse(
+          new ApiError(413, 'Content Too Large', `the request body is larger than ${deps.bodyLimit} bytes`),
+          c.req.path,
+        )
+        // the rest of the body was never read: the connection cannot carry another request
+        response.headers.set('connection', 'close')
+        return response
       },
     }),
   )
