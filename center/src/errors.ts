@@ -8,6 +8,7 @@ export class ApiError extends Error {
     readonly title: string,
     detail: string,
     readonly errors?: { path: string; message: string }[],
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail)
   }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { Store } from '../db/store'
-import { unauthorized } from '../errors'
+import { ApiError, unauthorized } from '../errors'
 import type { Env, Principal } from '../http/route'
 import type { Sealer } from '../secrets'
 import { parseSignatureHeader, SIGNING_SCHEME, SIGNING_SKEW_MS, signatureMatches } from './signing'
@@ -49,22 +49,32 @@ async function fromSignature(deps: AuthDeps, header: string, c: Parameters<Middl
 
 /**
  * Establishes who is calling from `Authorization: Bearer`, EdgeGallery's `access_token` header,
- * or an AK/SK signature. A credential that is present but wrong is refused here; a request with
- * none goes on without a principal, and non-public routes refuse it.
+ * or an AK/SK signature. A request goes on without a principal when it sent no credentials or
+ * wrong ones; routes that need a principal then answer 401 with the reason (`authError`), while
+ * public ones (login, refresh) still work for a client that sends its expired token along.
  */
 export function authenticate(deps: AuthDeps): MiddlewareHandler<Env> {
   return async (c, next) => {
-    const authorization = c.req.header('authorization')
-    const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
-    if (authorization?.startsWith(SIGNING_SCHEME)) {
-      c.set('principal', await fromSignature(deps, authorization, c))
-    } else if (bearer) {
-      const claims = verifyToken(deps.tokenKey, bearer)
-      if (typeof claims === 'string') throw unauthorized(claims)
-      c.set('principal', await principalOf(deps.store, claims.sub, 'token'))
-    } else if (authorization) {
-      throw unauthorized(`unsupported Authorization scheme: use Bearer <token> or ${SIGNING_SCHEME}`)
+    try {
+      await identify(deps, c)
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error
+      c.set('authError', error.message)
     }
     await next()
+  }
+}
+
+async function identify(deps: AuthDeps, c: Parameters<MiddlewareHandler<Env>>[0]): Promise<void> {
+  const authorization = c.req.header('authorization')
+  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
+  if (authorization?.startsWith(SIGNING_SCHEME)) {
+    c.set('principal', await fromSignature(deps, authorization, c))
+  } else if (bearer) {
+    const claims = verifyToken(deps.tokenKey, bearer)
+    if (typeof claims === 'string') throw unauthorized(claims)
+    c.set('principal', await principalOf(deps.store, claims.sub, 'token'))
+  } else if (authorization) {
+    throw unauthorized(`unsupported Authorization scheme: use Bearer <token> or ${SIGNING_SCHEME}`)
   }
 }

@@ -13,9 +13,9 @@ export const SYSTEM_TENANT = 'system'
 export async function ensureAdmin(store: Store, log: Logger, password?: string): Promise<void> {
   if ((await store.tenants.countUsers('ADMIN')) > 0) return
   const chosen = password ?? randomBytes(12).toString('base64url')
-  const tenant =
-    (await store.tenants.findTenantByName(SYSTEM_TENANT)) ?? (await store.tenants.createTenant(SYSTEM_TENANT))
   try {
+    const tenant =
+      (await store.tenants.findTenantByName(SYSTEM_TENANT)) ?? (await store.tenants.createTenant(SYSTEM_TENANT))
     await store.tenants.createUser({
       username: 'admin',
       passwordHash: await hashPassword(chosen),

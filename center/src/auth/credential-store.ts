@@ -13,17 +13,16 @@ export function credentialStore(sql: Sql) {
       ])
     },
 
-    /** Single use: the token is deleted as it is read. Returns its user when it was valid. */
+    /**
+     * Single use: the token is deleted as it is read, in one statement, so that of two
+     * concurrent refreshes with the same token only one gets its user.
+     */
     async takeRefreshToken(tokenHash: string): Promise<string | undefined> {
-      return sql.transaction(async (tx) => {
-        const row = await tx.get<{ user_id: string; expires_at: string }>(
-          'SELECT user_id, expires_at FROM refresh_tokens WHERE token_hash = ?',
-          [tokenHash],
-        )
-        if (!row) return undefined
-        await tx.run('DELETE FROM refresh_tokens WHERE token_hash = ?', [tokenHash])
-        return row.expires_at > now() ? row.user_id : undefined
-      })
+      const row = await sql.get<{ user_id: string; expires_at: string }>(
+        'DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING user_id, expires_at',
+        [tokenHash],
+      )
+      return row && row.expires_at > now() ? row.user_id : undefined
     },
 
     async revokeRefreshTokens(userId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Session, type TestCenter, testCenter, USER_PASSWORD } from '../testing/center'
+import { ADMIN_PASSWORD, type Session, type TestCenter, testCenter, USER_PASSWORD } from '../testing/center'
 import { dialects } from '../testing/stores'
 import { signingHeaders } from './signing'
 
@@ -232,5 +232,68 @@ describe.each(dialects)('/auth/v1 on %s', (dialect) => {
       expect((await t.call(method, target, { headers })).status).toBe(401)
       expect((await t.call('DELETE', `/auth/v1/access_keys/${accessKey}`, { token: alice.token })).status).toBe(404)
     })
+  })
+})
+
+describe.each(dialects)('/auth/v1 under pressure on %s', (dialect) => {
+  let t: TestCenter
+
+  beforeAll(async () => {
+    t = await testCenter(dialect)
+  })
+  afterAll(() => t.close())
+
+  it('trades one refresh token for one new pair even when five ask at once', async () => {
+    const session = await t.call('POST', '/auth/v1/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        t.call('POST', '/auth/v1/refresh', { body: { refreshToken: session.body.refreshToken } }),
+      ),
+    )
+    expect(replies.map((reply) => reply.status).sort()).toEqual([200, 401, 401, 401, 401])
+  })
+
+  it('lets a client that sends its expired token along still refresh and log in', async () => {
+    const session = await t.call('POST', '/auth/v1/login', { body: { username: 'admin', password: ADMIN_PASSWORD } })
+    const headers = { authorization: 'Bearer expired.or.garbage' }
+    const refreshed = await t.call('POST', '/auth/v1/refresh', {
+      headers,
+      body: { refreshToken: session.body.refreshToken },
+    })
+    expect(refreshed.status).toBe(200)
+    const login = await t.call('POST', '/auth/v1/login', {
+      headers,
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+    })
+    expect(login.status).toBe(200)
+    const me = await t.call('GET', '/auth/v1/me', { headers })
+    expect([me.status, me.body.detail]).toEqual([401, 'the token signature is not valid'])
+  })
+
+  it('refuses NUL characters anywhere with 400, before the store sees them', async () => {
+    const login = await t.call('POST', '/auth/v1/login', { body: { username: 'a\u0000b', password: 'x' } })
+    expect([login.status, login.body.detail]).toEqual([400, 'body contains a NUL character'])
+    const tenants = await t.call('GET', '/auth/v1/tenants?cursor=AA', { token: t.admin.token })
+    expect([tenants.status, tenants.body.detail]).toEqual([400, expect.stringContaining('cursor')])
+    const city = await t.call('GET', `/inventory/v1/tenants/${t.admin.tenantId}/mechosts?city=%00`, {
+      token: t.admin.token,
+    })
+    expect(city.status).toBe(400)
+  })
+
+  it('refuses a username after ten failed logins from one address, with Retry-After', async () => {
+    const victim = await t.user('TENANT')
+    for (let i = 0; i < 10; i++) {
+      const reply = await t.call('POST', '/auth/v1/login', {
+        body: { username: victim.username, password: 'Wrong-pass1' },
+      })
+      expect(reply.status).toBe(401)
+    }
+    const locked = await t.call('POST', '/auth/v1/login', {
+      body: { username: victim.username, password: USER_PASSWORD },
+    })
+    expect(locked.status).toBe(429)
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await t.login('admin', ADMIN_PASSWORD)).role).toBe('ADMIN')
   })
 })

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import { getConnInfo } from '@hono/node-server/conninfo'
 import { NewUser, Password, Tenant, TenantId, TenantName, User, Uuid } from '@mecm/protocol'
 import { z } from 'zod'
-import { conflict, notFound, unauthorized } from '../errors'
+import { ApiError, conflict, notFound, unauthorized } from '../errors'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
 import type { AuthDeps } from './authenticate'
+import { loginThrottle } from './login-throttle'
 import { decoyHash, hashPassword, verifyPassword } from './password'
 import { hashToken, newRefreshToken, signToken } from './tokens'
 
@@ -28,6 +30,7 @@ const tag = 'auth'
 /** Sign-in, tokens, tenants, users and access keys under /auth/v1. */
 export function authRoutes(api: Api, deps: AuthDeps, settings: TokenSettings) {
   const { store } = deps
+  const throttle = loginThrottle()
 
   async function issue(user: User) {
     const refreshToken = newRefreshToken()
@@ -54,9 +57,19 @@ export function authRoutes(api: Api, deps: AuthDeps, settings: TokenSettings) {
       responses: { 200: { description: 'an access token and a refresh token', schema: TokenPair } },
     },
     async ({ c, body }) => {
+      const address = getConnInfo(c).remote.address ?? 'unknown'
+      const wait = throttle.retryAfter(body.username, address)
+      if (wait > 0) {
+        const detail = `too many failed logins for ${body.username}: try again in ${wait} s`
+        throw new ApiError(429, 'Too Many Requests', detail, undefined, { 'retry-after': String(wait) })
+      }
       const login = await store.tenants.findLogin(body.username)
       const ok = await verifyPassword(body.password, login?.passwordHash ?? (await decoyHash))
-      if (!login || !ok) throw unauthorized('wrong username or password')
+      if (!login || !ok) {
+        throttle.failed(body.username, address)
+        throw unauthorized('wrong username or password')
+      }
+      throttle.succeeded(body.username, address)
       return c.json(await issue(login.user))
     },
   )
@@ -207,17 +220,10 @@ export function authRoutes(api: Api, deps: AuthDeps, settings: TokenSettings) {
       responses: { 201: { description: 'the user', schema: User }, 409: { description: 'username taken' } },
     },
     async ({ c, body }) => {
-      const passwordHash = await hashPassword(body.password)
-      const tenantId = body.tenantId ?? (await store.tenants.createTenant(body.username)).tenantId
-      if (!(await store.tenants.getTenant(tenantId))) throw notFound(`tenant ${tenantId} not found`)
-      const user = await store.tenants
-        .createUser({ username: body.username, passwordHash, tenantId, role: body.role })
-        .catch(async (error) => {
-          // leave no tenant behind that was made only for this user
-          if (!body.tenantId) await store.tenants.deleteTenant(tenantId)
-          throw error
-        })
-      return c.json(user, 201)
+      const user = { username: body.username, passwordHash: await hashPassword(body.password), role: body.role }
+      if (!body.tenantId) return c.json(await store.tenants.createUserWithTenant(user), 201)
+      if (!(await store.tenants.getTenant(body.tenantId))) throw notFound(`tenant ${body.tenantId} not found`)
+      return c.json(await store.tenants.createUser({ ...user, tenantId: body.tenantId }), 201)
     },
   )
 

@@ -28,23 +28,47 @@ const toUser = (row: UserRow): User => ({
   createdAt: row.created_at,
 })
 
+type NewUserRow = { username: string; passwordHash: string; tenantId: string; role: Role }
+
+async function insertTenant(sql: Sql, name: string, tenantId: string): Promise<Tenant> {
+  const tenant = { tenantId, name, createdAt: now() }
+  try {
+    await sql.run('INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?)', [
+      tenantId,
+      name,
+      tenant.createdAt,
+    ])
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`a tenant named "${name}" or with id ${tenantId} already exists`)
+    throw error
+  }
+  return tenant
+}
+
+async function insertUser(sql: Sql, input: NewUserRow): Promise<User> {
+  const user = {
+    userId: newId(),
+    username: input.username,
+    tenantId: input.tenantId,
+    role: input.role,
+    createdAt: now(),
+  }
+  try {
+    await sql.run(
+      'INSERT INTO users (user_id, username, password_hash, tenant_id, role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [user.userId, user.username, input.passwordHash, user.tenantId, user.role, user.createdAt],
+    )
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`the username "${input.username}" is taken`)
+    throw error
+  }
+  return user
+}
+
 /** Tenants and their users. Passwords arrive already hashed. */
 export function tenantStore(sql: Sql) {
   return {
-    async createTenant(name: string, tenantId = newId()): Promise<Tenant> {
-      const tenant = { tenantId, name, createdAt: now() }
-      try {
-        await sql.run('INSERT INTO tenants (tenant_id, name, created_at) VALUES (?, ?, ?)', [
-          tenantId,
-          name,
-          tenant.createdAt,
-        ])
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a tenant named "${name}" or with id ${tenantId} already exists`)
-        throw error
-      }
-      return tenant
-    },
+    createTenant: (name: string, tenantId = newId()): Promise<Tenant> => insertTenant(sql, name, tenantId),
 
     async findTenantByName(name: string): Promise<Tenant | undefined> {
       const row = await sql.get<TenantRow>('SELECT * FROM tenants WHERE name = ?', [name])
@@ -69,25 +93,14 @@ export function tenantStore(sql: Sql) {
       return (await sql.run('DELETE FROM tenants WHERE tenant_id = ?', [tenantId])) > 0
     },
 
-    async createUser(input: { username: string; passwordHash: string; tenantId: string; role: Role }): Promise<User> {
-      const user = {
-        userId: newId(),
-        username: input.username,
-        tenantId: input.tenantId,
-        role: input.role,
-        createdAt: now(),
-      }
-      try {
-        await sql.run(
-          'INSERT INTO users (user_id, username, password_hash, tenant_id, role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-          [user.userId, user.username, input.passwordHash, user.tenantId, user.role, user.createdAt],
-        )
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`the username "${input.username}" is taken`)
-        throw error
-      }
-      return user
-    },
+    createUser: (input: NewUserRow): Promise<User> => insertUser(sql, input),
+
+    /** A user with a new tenant named after it: both or neither. */
+    createUserWithTenant: (input: Omit<NewUserRow, 'tenantId'>): Promise<User> =>
+      sql.transaction(async (tx) => {
+        const tenant = await insertTenant(tx, input.username, newId())
+        return insertUser(tx, { ...input, tenantId: tenant.tenantId })
+      }),
 
     async getUser(userId: string): Promise<User | undefined> {
       const row = await sql.get<UserRow>('SELECT * FROM users WHERE user_id = ?', [userId])

@@ -15,7 +15,10 @@ export interface Sql {
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>
   /** Runs a statement; resolves to the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * Inside, use only `tx`: the outer handle waits for the transaction to end (on SQLite, forever).
+   */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>
 }
 
@@ -23,6 +26,12 @@ export interface Database extends Sql {
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>
   close(): Promise<void>
+}
+
+/** A write referred to a row that does not exist (any more). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY'
 }
 
 /** A write broke a UNIQUE or PRIMARY KEY constraint. */

@@ -125,11 +125,12 @@ async function appliedVersions(db: Database): Promise<number[]> {
 
 /** Applies the missing steps. Refuses a database written by a newer MECM. */
 export async function migrate(db: Database, steps: readonly Migration[] = migrations): Promise<number[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
-  )
   return db.transaction(async (tx) => {
+    // replicas starting together wait here for each other (SQLite's BEGIN IMMEDIATE already does)
     if (tx.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', [LOCK_ID])
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    )
     const rows = await tx.all<{ version: number }>('SELECT version FROM schema_migrations')
     const applied = new Set(rows.map((row) => Number(row.version)))
     const newest = Math.max(0, ...applied)

@@ -36,16 +36,20 @@ export function openPostgres(url: string, poolSize = 10): Database {
   const transaction: Sql['transaction'] = async (work) => {
     const client = await pool.connect()
     const tx = over(client, (nested) => nested(tx))
+    let broken: Error | undefined
     try {
       await client.query('BEGIN')
       const result = await work(tx)
       await client.query('COMMIT')
       return result
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined)
+      await client.query('ROLLBACK').catch((rollback: Error) => {
+        broken = rollback
+      })
       throw error
     } finally {
-      client.release()
+      // a connection that could not roll back is dropped, not returned to the pool
+      client.release(broken)
     }
   }
 

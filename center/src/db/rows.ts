@@ -1,5 +1,6 @@
 /** Small helpers every store module uses to write and read rows. */
 import { randomUUID } from 'node:crypto'
+import { badRequest } from '../errors'
 
 export const newId = (): string => randomUUID()
 export const now = (): string => new Date().toISOString()
@@ -19,7 +20,14 @@ export interface Page<T> {
 }
 
 export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url')
-export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8')
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8')
+  // a cursor is one this center made: printable text that encodes back to itself
+  if (encodeCursor(key) !== cursor || /[\u0000-\u001f]/.test(key)) {
+    throw badRequest('cursor: not a cursor this list gave out; pass nextCursor from the previous page')
+  }
+  return key
+}
 
 /** Fetch limit + 1 rows; the extra one only tells whether another page exists. */
 export function pageOf<R, T>(rows: R[], limit: number, key: (row: R) => string, map: (row: R) => T): Page<T> {

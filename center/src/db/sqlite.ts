@@ -3,6 +3,8 @@ import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Database, Sql, SqlValue } from './driver'
 
+const STATEMENT_CACHE = 256
+
 function bind(params: readonly SqlValue[]): unknown[] {
   return params.map((value) => (typeof value === 'boolean' ? Number(value) : value))
 }
@@ -15,16 +17,19 @@ function bind(params: readonly SqlValue[]): unknown[] {
 export function openSqlite(file: string): Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const db = new BetterSqlite3(file)
+  // first: every statement after it, switching to WAL included, waits for another process's lock
+  db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
 
+  // a bounded cache: SQL built per request (label selectors) must not grow it without end
   const statements = new Map<string, BetterSqlite3.Statement>()
   const prepare = (sql: string) => {
     let statement = statements.get(sql)
     if (!statement) {
       statement = db.prepare(sql)
+      if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value as string)
       statements.set(sql, statement)
     }
     return statement
@@ -59,7 +64,8 @@ export function openSqlite(file: string): Database {
           db.exec('COMMIT')
           return result
         } catch (error) {
-          db.exec('ROLLBACK')
+          // SQLite may have rolled back by itself (disk full, I/O error): keep the first error
+          if (db.inTransaction) db.exec('ROLLBACK')
           throw error
         }
       }),

@@ -4,6 +4,7 @@ import { examples } from '@mecm/protocol/examples'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseLabelSelector } from '../inventory/label-selector'
 import { dialects, type TestDatabase, testDatabase } from '../testing/stores'
+import { isForeignKeyViolation, isUniqueViolation } from './driver'
 import { migrate, migrations } from './migrations'
 import { openPostgres } from './postgres'
 import { openSqlite } from './sqlite'
@@ -215,9 +216,13 @@ describe.each(dialects)('store contract on %s', (dialect) => {
   describe('appd configurations and catalogs', () => {
     it('stores rules per tenant and app instance', async () => {
       const config = { appSupportMp1: true, appTrafficRule: [], appDNSRule: [examples.dnsRule] }
-      expect(await store.appdConfigurations.put(tenantA, examples.appInstanceId, config as never)).toBe(true)
-      expect(await store.appdConfigurations.put(tenantA, examples.appInstanceId, config as never)).toBe(false)
+      expect(await store.appdConfigurations.replace(tenantA, examples.appInstanceId, config as never)).toBe(false)
+      expect(await store.appdConfigurations.create(tenantA, examples.appInstanceId, config as never)).toBe(true)
+      expect(await store.appdConfigurations.create(tenantA, examples.appInstanceId, {} as never)).toBe(false)
       expect(await store.appdConfigurations.get(tenantA, examples.appInstanceId)).toEqual(config)
+      const replaced = { ...config, appSupportMp1: false }
+      expect(await store.appdConfigurations.replace(tenantA, examples.appInstanceId, replaced as never)).toBe(true)
+      expect(await store.appdConfigurations.get(tenantA, examples.appInstanceId)).toEqual(replaced)
       expect(await store.appdConfigurations.get(tenantB, examples.appInstanceId)).toBeUndefined()
       expect(await store.appdConfigurations.delete(tenantB, examples.appInstanceId)).toBe(false)
       expect(await store.appdConfigurations.delete(tenantA, examples.appInstanceId)).toBe(true)
@@ -296,5 +301,29 @@ describe.each(dialects)('the SQL driver on %s', (dialect) => {
     await expect(migrate(sql, migrations)).rejects.toThrow('schema version 999, newer than this MECM knows')
     await sql.run('DELETE FROM schema_migrations WHERE version = 999')
     await sql.close()
+  })
+})
+
+// Replicas share PostgreSQL (DESIGN.md "Storage"); SQLite serves one center process, so this is PostgreSQL's case.
+describe.each(['postgres' as const])('starting several replicas at once on %s', (dialect) => {
+  it('migrates a fresh database once, with every replica coming up', async () => {
+    const db = await testDatabase(dialect)
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(db)))
+    for (const store of stores) expect(await store.ready()).toBe(true)
+    await Promise.all(stores.map((store) => store.close()))
+    await db.drop()
+  })
+})
+
+describe.each(dialects)('integrity errors on %s', (dialect) => {
+  it('are told apart: a missing parent is a foreign-key violation, a duplicate a unique one', async () => {
+    const db = await testDatabase(dialect)
+    const store = await openStore(db)
+    const orphan = store.hosts.create('00000000-0000-4000-8000-000000000000', host('10.9.0.1'))
+    const error = await orphan.catch((e: unknown) => e)
+    expect(isForeignKeyViolation(error)).toBe(true)
+    expect(isUniqueViolation(error)).toBe(false)
+    await store.close()
+    await db.drop()
   })
 })

@@ -2,7 +2,8 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { type AuthDeps, authenticate } from '../auth/authenticate'
 import { authRoutes, type TokenSettings } from '../auth/routes'
-import { ApiError, notFound, unauthorized } from '../errors'
+import { isForeignKeyViolation } from '../db/driver'
+import { ApiError, conflict, notFound, unauthorized } from '../errors'
 import { appdRoutes } from '../inventory/appd-routes'
 import { appStoreRoutes } from '../inventory/catalog-routes'
 import { hostAppRoutes } from '../inventory/host-app-routes'
@@ -27,6 +28,10 @@ export function createApp(deps: AppDeps) {
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return problemResponse(error, c.req.path)
+    if (isForeignKeyViolation(error)) {
+      const gone = conflict('a record this request refers to was deleted meanwhile: reload it and try again')
+      return problemResponse(gone, c.req.path)
+    }
     log.error('request failed', {
       method: c.req.method,
       path: c.req.path,
@@ -98,7 +103,7 @@ export function createApp(deps: AppDeps) {
     // say nothing about which paths exist to a caller who has not signed in
     const error = c.get('principal')
       ? notFound(`no route ${c.req.method} ${c.req.path}`)
-      : unauthorized('sign in first')
+      : unauthorized(c.get('authError') ?? 'sign in first')
     return problemResponse(error, c.req.path)
   })
 

@@ -14,7 +14,7 @@ export function problemResponse(error: ApiError, instance?: string): Response {
   }
   return new Response(JSON.stringify(body), {
     status: error.status,
-    headers: { 'content-type': 'application/problem+json' },
+    headers: { ...error.headers, 'content-type': 'application/problem+json' },
   })
 }
 

@@ -13,7 +13,8 @@ export interface Principal {
   via: 'token' | 'signature'
 }
 
-export type Env = { Variables: { principal?: Principal } }
+/** `authError`: why the credentials sent were refused; only routes that need a principal report it. */
+export type Env = { Variables: { principal?: Principal; authError?: string } }
 
 /**
  * Who may call a route: `public` anyone (health, login); `read` any signed-in role;
@@ -55,8 +56,14 @@ export interface RouteInput<P, Q, B> {
 
 export type AnyRoute = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>
 
+/** Text with a NUL character has no place in any field, and PostgreSQL cannot store it. */
+function refuseNul(value: unknown, where: string): void {
+  if (JSON.stringify(value ?? null).includes('\\u0000')) throw badRequest(`${where} contains a NUL character`)
+}
+
 function check<S extends Schema | undefined>(schema: S, value: unknown, where: string): Out<S> {
   if (!schema) return undefined as Out<S>
+  refuseNul(value, where)
   const result = schema.safeParse(value)
   if (!result.success) throw invalid(where, result.error)
   return result.data as Out<S>
@@ -92,7 +99,11 @@ export class Api {
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
       const principal = c.get('principal')
       if (spec.access !== 'public') {
-        if (!principal) throw unauthorized('sign in first: send Authorization: Bearer <token> or a signed request')
+        if (!principal) {
+          throw unauthorized(
+            c.get('authError') ?? 'sign in first: send Authorization: Bearer <token> or a signed request',
+          )
+        }
         if (!allowed[spec.access].includes(principal.role)) {
           throw forbidden(`${principal.role} users may not ${spec.summary.toLowerCase()}`)
         }

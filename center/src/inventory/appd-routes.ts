@@ -27,10 +27,9 @@ export function appdRoutes(api: Api, store: Store) {
       },
     },
     async ({ c, params, body }) => {
-      if (await store.appdConfigurations.get(params.tenantId, params.appInstanceId)) {
+      if (!(await store.appdConfigurations.create(params.tenantId, params.appInstanceId, body))) {
         throw conflict(`app instance ${params.appInstanceId} already has an appd configuration: use PUT to replace it`)
       }
-      await store.appdConfigurations.put(params.tenantId, params.appInstanceId, body)
       return c.json(body, 201)
     },
   )
@@ -47,9 +46,9 @@ export function appdRoutes(api: Api, store: Store) {
       responses: { 200: { description: 'replaced', schema: AppdConfiguration }, 404: { description: 'none recorded' } },
     },
     async ({ c, params, body }) => {
-      if (!(await store.appdConfigurations.get(params.tenantId, params.appInstanceId)))
+      if (!(await store.appdConfigurations.replace(params.tenantId, params.appInstanceId, body))) {
         throw missing(params.appInstanceId)
-      await store.appdConfigurations.put(params.tenantId, params.appInstanceId, body)
+      }
       return c.json(body)
     },
   )

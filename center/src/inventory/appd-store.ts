@@ -13,21 +13,23 @@ export function appdStore(sql: Sql) {
       return row && parsed<AppdConfiguration>(row.configuration)
     },
 
-    /** Creates or replaces; resolves to true when it created. */
-    async put(tenantId: string, appInstanceId: string, configuration: AppdConfiguration): Promise<boolean> {
-      return sql.transaction(async (tx) => {
-        const exists = await tx.get(
-          'SELECT 1 AS x FROM appd_configurations WHERE tenant_id = ? AND app_instance_id = ?',
-          [tenantId, appInstanceId],
-        )
-        await tx.run(
-          `INSERT INTO appd_configurations (tenant_id, app_instance_id, configuration, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (tenant_id, app_instance_id) DO UPDATE SET configuration = excluded.configuration,
-             updated_at = excluded.updated_at`,
-          [tenantId, appInstanceId, json(configuration), now()],
-        )
-        return !exists
-      })
+    /** Resolves to false, changing nothing, when the instance already has rules. */
+    async create(tenantId: string, appInstanceId: string, configuration: AppdConfiguration): Promise<boolean> {
+      const created = await sql.run(
+        `INSERT INTO appd_configurations (tenant_id, app_instance_id, configuration, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (tenant_id, app_instance_id) DO NOTHING`,
+        [tenantId, appInstanceId, json(configuration), now()],
+      )
+      return created > 0
+    },
+
+    /** Resolves to false, changing nothing, when the instance has no rules to replace. */
+    async replace(tenantId: string, appInstanceId: string, configuration: AppdConfiguration): Promise<boolean> {
+      const replaced = await sql.run(
+        'UPDATE appd_configurations SET configuration = ?, updated_at = ? WHERE tenant_id = ? AND app_instance_id = ?',
+        [json(configuration), now(), tenantId, appInstanceId],
+      )
+      return replaced > 0
     },
 
     async delete(tenantId: string, appInstanceId: string): Promise<boolean> {

@@ -49,8 +49,9 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
       const match = clause.match(form)
       if (match) {
         const requirement = build(match)
+        const set = clause.includes('(')
         const values = requirement.op === 'in' || requirement.op === 'notin' ? requirement.values : []
-        if (values.some((v) => !new RegExp(`^${value}$`).test(v))) break
+        if (values.some((v) => !new RegExp(`^${value}$`).test(v) || (set && v === ''))) break
         return requirement
       }
     }

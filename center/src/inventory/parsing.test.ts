@@ -58,3 +58,9 @@ describe("EdgeGallery's host body", () => {
     expect(HostBody.parse(ours).location.city).toBe('Xian')
   })
 })
+
+describe('label sets', () => {
+  it.each(['zone in ()', 'zone in (a,)', 'zone notin ( )'])('refuse an empty member in %j', (selector) => {
+    expect(() => parseLabelSelector(selector)).toThrow(/use key=value/)
+  })
+})

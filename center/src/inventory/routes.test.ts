@@ -87,6 +87,21 @@ describe.each(dialects)('/inventory/v1 on %s', (dialect) => {
       expect(reply.status).toBe(413)
     })
 
+    it('knows an IPv6 host by any spelling of its address', async () => {
+      const created = await t.call('POST', hosts(), {
+        token: op.token,
+        body: { mechostIp: '2001:DB8:0:0:0:0:0:1', mechostName: 'v6' },
+      })
+      expect(created.body.mechostIp).toBe('2001:db8::1')
+      const again = await t.call('POST', hosts(), {
+        token: op.token,
+        body: { mechostIp: '2001:db8::1', mechostName: 'v6' },
+      })
+      expect(again.status).toBe(409)
+      expect((await t.call('GET', `${hosts()}/2001:db8:0::1`, { token: op.token })).body.mechostName).toBe('v6')
+      expect((await t.call('DELETE', `${hosts()}/2001:DB8::1`, { token: op.token })).status).toBe(204)
+    })
+
     it('changes a host, refusing a body that names another host', async () => {
       const path = `${hosts()}/10.5.0.1`
       const changed = await t.call('PUT', path, {

@@ -24,7 +24,12 @@ export const Hex32 = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase he
 /** A SHA-256 digest in lowercase hex: the address of a blob. */
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest: 64 lowercase hex characters')
 
-export const IpAddress = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' })
+/** An IPv6 address in its one canonical spelling (lowercase, zeros compressed), so that each host has one key. */
+const canonicalIpv6 = (address: string) => new URL(`http://[${address}]`).hostname.slice(1, -1)
+
+export const IpAddress = z.union([z.ipv4(), z.ipv6().transform(canonicalIpv6)], {
+  error: 'must be an IPv4 or IPv6 address',
+})
 
 /** An address or a network: what traffic filters match on. */
 export const IpOrCidr = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {

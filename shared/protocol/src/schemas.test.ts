@@ -284,6 +284,13 @@ describe('every exported schema', () => {
   })
 })
 
+describe('IpAddress', () => {
+  it('spells each IPv6 address one way, so that one host has one key', () => {
+    expect(protocol.IpAddress.parse('2001:DB8:0:0:0:0:0:1')).toBe('2001:db8::1')
+    expect(protocol.IpAddress.parse('10.0.0.1')).toBe('10.0.0.1')
+  })
+})
+
 describe('AppdConfiguration', () => {
   it("reads EdgeGallery apprulemgr's appDnsRule spelling as appDNSRule", () => {
     const parsed = protocol.AppdConfiguration.parse({ appDnsRule: [ex.dnsRule] })
