@@ -1,4 +1,5 @@
 export * from './appd'
+export * from './artifacts'
 export * from './common'
 export * from './host'
 export * from './instance'

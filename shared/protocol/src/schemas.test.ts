@@ -115,6 +115,23 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
     ],
   },
   AppD: { valid: [ex.appD], invalid: [breaking(ex.appD, { appDId: '' }), breaking(ex.appD, { appTrafficRule: [{}] })] },
+  ArtifactKind: { valid: ['kubernetes', 'helm', 'exec', 'vm-image', 'container-image'], invalid: ['docker'] },
+  PackageArtifact: {
+    valid: [{ kind: 'exec', path: 'Artifacts/Deployment/Exec/app.yaml' }],
+    invalid: [{ kind: 'exec', path: '' }, { kind: 'zip', path: 'x' }],
+  },
+  ExecDescriptor: {
+    valid: [
+      { command: 'node', args: ['server.js'], ports: [{ name: 'http', port: 8080 }], healthCheck: { http: { port: 8080 } } },
+      { command: './run.sh' },
+    ],
+    invalid: [
+      { command: '' },
+      { command: 'x', workingDir: '../outside' },
+      { command: 'x', env: { 'BAD-NAME': '1' } },
+      { command: 'x', healthCheck: { http: { port: 1 }, tcp: { port: 1 } } },
+    ],
+  },
   OnboardingState: { valid: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'], invalid: ['FAILED'] },
   PackageOperationalState: { valid: ['ENABLED', 'DISABLED'], invalid: ['ON'] },
   UsageState: { valid: ['IN_USE', 'NOT_IN_USE'], invalid: ['USED'] },
