@@ -11,6 +11,9 @@ import { z } from 'zod'
  *   MECM_ADMIN_PASSWORD               the first admin's password       (generated and logged once)
  *   MECM_LOG_LEVEL                    debug | info | warn | error | silent  (info)
  *   MECM_BODY_LIMIT                   largest JSON body in bytes       (1 MiB)
+ *   MECM_UPLOAD_LIMIT                 largest package upload in bytes  (4 GiB)
+ *   MECM_PACKAGE_TRUST_ANCHOR         PEM CA file: only packages with a manifest signature it verifies are onboarded
+ *   MECM_NOTIFY_RETRY_MS              first retry of a failed notification (1000; doubles up to 10 min, 12 attempts)
  */
 export const Config = z.object({
   host: z.string().min(1),
@@ -27,6 +30,9 @@ export const Config = z.object({
   adminPassword: z.string().min(8, 'MECM_ADMIN_PASSWORD must be at least 8 characters').optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   bodyLimit: z.coerce.number().int().min(1024),
+  uploadLimit: z.coerce.number().int().min(1024),
+  trustAnchor: z.string().min(1).optional(),
+  notifyRetryMs: z.coerce.number().int().min(1),
   accessTokenTtlSeconds: z.coerce.number().int().min(60),
   refreshTokenTtlSeconds: z.coerce.number().int().min(60),
 })
@@ -53,6 +59,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     adminPassword: env.MECM_ADMIN_PASSWORD,
     logLevel: env.MECM_LOG_LEVEL ?? 'info',
     bodyLimit: env.MECM_BODY_LIMIT ?? 1024 * 1024,
+    uploadLimit: env.MECM_UPLOAD_LIMIT ?? 4 * 1024 ** 3,
+    trustAnchor: env.MECM_PACKAGE_TRUST_ANCHOR,
+    notifyRetryMs: env.MECM_NOTIFY_RETRY_MS ?? 1000,
     accessTokenTtlSeconds: env.MECM_ACCESS_TOKEN_TTL ?? 15 * 60,
     refreshTokenTtlSeconds: env.MECM_REFRESH_TOKEN_TTL ?? 7 * 24 * 3600,
   })

@@ -3,6 +3,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
+import { blobStore } from './apm/blob-store'
+import { defaultLimits } from './apm/csar/archive'
+import { notifier } from './apm/notifier'
+import { onboarding } from './apm/onboarding'
 import { ensureAdmin } from './auth/bootstrap'
 import type { Config } from './config'
 import { openStore, type Store } from './db/store'
@@ -40,17 +44,36 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
   const masterKey = masterKeyOf(config, log)
   const store = await openStore(config)
   await ensureAdmin(store, log, config.adminPassword)
+  const blobs = blobStore(config.dataDir)
+  const notifications = notifier(store.packageSubscriptions, log, {
+    retryBaseMs: config.notifyRetryMs,
+    maxAttempts: 12,
+    timeoutMs: 10_000,
+  })
+  const packages = onboarding({
+    store,
+    blobs,
+    notifier: notifications,
+    log,
+    limits: { ...defaultLimits, maxEntryBytes: config.uploadLimit, maxTotalBytes: 2 * config.uploadLimit },
+    uploadLimit: config.uploadLimit,
+    ...(config.trustAnchor ? { trustAnchor: config.trustAnchor } : {}),
+  })
+  await packages.recover()
+  notifications.start()
   const { app, routes } = createApp({
     store,
     log,
     version: VERSION,
     bodyLimit: config.bodyLimit,
+    signedBodyLimit: config.bodyLimit,
     tokenKey: deriveKey(masterKey, 'access tokens'),
     sealer: sealer(masterKey),
     tokens: {
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     },
+    packages: { blobs, onboarding: packages, notifier: notifications },
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
@@ -70,6 +93,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
         // keep-alive sockets would hold close() open
         if ('closeIdleConnections' in server) server.closeIdleConnections()
       })
+      await notifications.stop()
       await store.close()
       log.info('center stopped')
     },

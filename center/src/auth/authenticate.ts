@@ -10,6 +10,8 @@ export interface AuthDeps {
   store: Store
   tokenKey: Buffer
   sealer: Sealer
+  /** The largest body a signed request may have: it is read whole to check the signature. */
+  signedBodyLimit: number
 }
 
 async function principalOf(store: Store, userId: string, via: Principal['via']): Promise<Principal> {
@@ -35,6 +37,13 @@ async function fromSignature(deps: AuthDeps, header: string, c: Parameters<Middl
   const key = await deps.store.credentials.getAccessKey(parsed.accessKey)
   if (!key) throw unauthorized('unknown access key')
   const url = new URL(c.req.url)
+  if (Number(c.req.header('content-length') ?? 0) > deps.signedBodyLimit || c.req.header('transfer-encoding')) {
+    throw new ApiError(
+      413,
+      'Content Too Large',
+      `a signed request carries at most ${deps.signedBodyLimit} bytes with a known length; upload packages with a token`,
+    )
+  }
   const body = new Uint8Array(await c.req.arrayBuffer())
   const parts = { method: c.req.method, pathWithQuery: url.pathname + url.search, date, nonce, body }
   if (!signatureMatches(deps.sealer.open(key.secretSealed), parts, parsed.signature)) {

@@ -112,6 +112,65 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'application packages, distribution records, package subscriptions and notifications',
+    sql: `
+      CREATE TABLE app_packages (
+        app_pkg_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_id TEXT NOT NULL,
+        app_pkg_name TEXT NOT NULL,
+        app_pkg_version TEXT NOT NULL,
+        app_d_id TEXT NOT NULL,
+        app_name TEXT NOT NULL,
+        app_provider TEXT NOT NULL,
+        app_soft_version TEXT NOT NULL,
+        app_d_version TEXT NOT NULL,
+        app_class TEXT,
+        digest TEXT,
+        size BIGINT NOT NULL,
+        onboarding_state TEXT NOT NULL,
+        onboarding_failure TEXT,
+        operational_state TEXT NOT NULL,
+        usage_state TEXT NOT NULL,
+        details TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX app_packages_tenant ON app_packages (tenant_id, app_pkg_id);
+      CREATE INDEX app_packages_appd ON app_packages (tenant_id, app_d_id);
+      CREATE INDEX app_packages_digest ON app_packages (digest);
+      CREATE TABLE package_distributions (
+        app_pkg_id TEXT NOT NULL REFERENCES app_packages (app_pkg_id) ON DELETE CASCADE,
+        host_ip TEXT NOT NULL,
+        state TEXT NOT NULL,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (app_pkg_id, host_ip)
+      );
+      CREATE TABLE package_subscriptions (
+        subscription_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        subscription_type TEXT NOT NULL,
+        callback_uri TEXT NOT NULL,
+        app_pkg_filter TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX package_subscriptions_tenant ON package_subscriptions (tenant_id, subscription_type);
+      CREATE TABLE notifications (
+        notification_id TEXT PRIMARY KEY,
+        subscription_id TEXT NOT NULL REFERENCES package_subscriptions (subscription_id) ON DELETE CASCADE,
+        callback_uri TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX notifications_due ON notifications (next_attempt_at);
+    `,
+  },
 ]
 
 export const latestVersion = Math.max(...migrations.map((m) => m.version))

@@ -1,4 +1,6 @@
 import { join } from 'node:path'
+import { packageStore } from '../apm/package-store'
+import { subscriptionStore } from '../apm/subscription-store'
 import { credentialStore } from '../auth/credential-store'
 import { tenantStore } from '../auth/tenant-store'
 import { appdStore } from '../inventory/appd-store'
@@ -25,6 +27,8 @@ export interface Store {
   readonly appdConfigurations: ReturnType<typeof appdStore>
   readonly appStores: ReturnType<typeof catalogStore<AppStore>>
   readonly appRepos: ReturnType<typeof catalogStore<AppRepo>>
+  readonly packages: ReturnType<typeof packageStore>
+  readonly packageSubscriptions: ReturnType<typeof subscriptionStore>
   /** Reachable and fully migrated: what /readyz reports. */
   ready(): Promise<boolean>
   close(): Promise<void>
@@ -40,6 +44,8 @@ export function storeOver(db: Database): Store {
     appdConfigurations: appdStore(db),
     appStores: catalogStore<AppStore>(db, 'app_stores', 'app store'),
     appRepos: catalogStore<AppRepo>(db, 'app_repos', 'app repository'),
+    packages: packageStore(db),
+    packageSubscriptions: subscriptionStore(db),
     ready: () => isMigrated(db),
     close: () => db.close(),
   }

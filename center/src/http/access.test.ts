@@ -14,6 +14,12 @@ function pathOf(route: AnyRoute, tenantId: string): string {
     key: 'store.example',
     accessKey: 'AKnothing',
     capabilityType: 'GPU',
+    packageId: examples.appPkgId,
+    appPkgId: examples.appPkgId,
+    appDId: 'some-appd',
+    hostIp: '10.9.9.9',
+    digest: examples.digest,
+    subscriptionId: examples.operationId,
   }
   return route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const value = values[name]

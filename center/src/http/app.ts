@@ -1,5 +1,10 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import type { BlobStore } from '../apm/blob-store'
+import { edgeGalleryPackageRoutes } from '../apm/edgegallery-routes'
+import { etsiPackageRoutes } from '../apm/etsi-routes'
+import type { Notifier } from '../apm/notifier'
+import type { Onboarding } from '../apm/onboarding'
 import { type AuthDeps, authenticate } from '../auth/authenticate'
 import { authRoutes, type TokenSettings } from '../auth/routes'
 import { isForeignKeyViolation } from '../db/driver'
@@ -19,6 +24,7 @@ export interface AppDeps extends AuthDeps {
   version: string
   bodyLimit: number
   tokens: TokenSettings
+  packages: { blobs: BlobStore; onboarding: Onboarding; notifier: Notifier }
 }
 
 /** The center's HTTP API: health, docs, and every component's routes behind authentication. */
@@ -60,31 +66,32 @@ export function createApp(deps: AppDeps) {
     return c.json({ status: ready ? 'ready' : 'not ready' }, ready ? 200 : 503)
   })
   app.get('/inventory/v1/health', (c) => c.text('ok'))
+  app.get('/apm/v1/health', (c) => c.text('ok'))
   // the page holds no data: it signs in from the browser and reads /openapi.json with the token
   app.get('/docs', (c) => c.html(docsPage))
 
-  app.use(
-    bodyLimit({
-      maxSize: deps.bodyLimit,
-      onError: (c) => {
-        const response = problemResponse(
-          new ApiError(413, 'Content Too Large', `the request body is larger than ${deps.bodyLimit} bytes`),
-          c.req.path,
-        )
-        // the rest of the body was never read: the connection cannot carry another request
-        response.headers.set('connection', 'close')
-        return response
-      },
-    }),
-  )
   app.use(authenticate(deps))
 
-  const api = new Api(app, async (tenantId) => (await store.tenants.getTenant(tenantId)) !== undefined)
+  const jsonLimit = bodyLimit({
+    maxSize: deps.bodyLimit,
+    onError: (c) => {
+      const response = problemResponse(
+        new ApiError(413, 'Content Too Large', `the request body is larger than ${deps.bodyLimit} bytes`),
+        c.req.path,
+      )
+      // the rest of the body was never read: the connection cannot carry another request
+      response.headers.set('connection', 'close')
+      return response
+    },
+  })
+  const api = new Api(app, async (tenantId) => (await store.tenants.getTenant(tenantId)) !== undefined, jsonLimit)
   authRoutes(api, deps, deps.tokens)
   hostRoutes(api, store)
   hostAppRoutes(api, store)
   appdRoutes(api, store)
   appStoreRoutes(api, deps.sealer, store)
+  edgeGalleryPackageRoutes(api, { store, ...deps.packages })
+  etsiPackageRoutes(api, { store, ...deps.packages })
 
   const document = openApiDocument(api.routes, deps.version)
   api.add(

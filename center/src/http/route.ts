@@ -1,5 +1,5 @@
 import type { Role } from '@mecm/protocol'
-import type { Context, Hono } from 'hono'
+import type { Context, Hono, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
 import { badRequest, forbidden, notFound, unauthorized } from '../errors'
 import { invalid } from './problem'
@@ -43,6 +43,8 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   params?: P
   query?: Q
   body?: B
+  /** The body is streamed by the handler (package content), not read as JSON nor held to the JSON size limit. */
+  upload?: 'multipart/form-data' | 'application/zip'
   responses: Record<number, { description: string; schema?: z.ZodType }>
 }
 
@@ -89,6 +91,7 @@ export class Api {
   constructor(
     private readonly app: Hono<Env>,
     private readonly tenantExists: (tenantId: string) => Promise<boolean>,
+    private readonly jsonLimit: MiddlewareHandler,
   ) {}
 
   add<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
@@ -96,6 +99,8 @@ export class Api {
     handler: (input: RouteInput<P, Q, B>) => Response | Promise<Response>,
   ): void {
     this.routes.push(spec as AnyRoute)
+    // routes that stream their body (package content) are not held to the JSON limit
+    if (!spec.upload) this.app.on(spec.method.toUpperCase(), spec.path, this.jsonLimit)
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
       const principal = c.get('principal')
       if (spec.access !== 'public') {

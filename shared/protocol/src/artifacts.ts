@@ -26,14 +26,18 @@ const RelativePath = z
 export const ExecDescriptor = z.object({
   command: z.string().min(1).max(1024),
   args: z.array(z.string().max(4096)).max(256).default([]),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({}),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string())
+    .default({}),
   /** Relative to the unpacked package. */
   workingDir: RelativePath.default('.'),
   ports: z.array(z.object({ name: z.string().min(1).max(64), port: z.number().int().min(1).max(65535) })).default([]),
   restart: z.enum(['always', 'on-failure', 'never']).default('on-failure'),
   healthCheck: z
     .object({
-      http: z.object({ port: z.number().int().min(1).max(65535), path: z.string().startsWith('/').default('/') }).optional(),
+      http: z
+        .object({ port: z.number().int().min(1).max(65535), path: z.string().startsWith('/').default('/') })
+        .optional(),
       tcp: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
       intervalSeconds: z.number().min(0.1).default(5),
       timeoutSeconds: z.number().min(0.1).default(2),

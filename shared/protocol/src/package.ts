@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { PackageArtifact } from './artifacts'
 import { Hex32, IpAddress, Sha256, TenantId, Timestamp } from './common'
 
 /** ETSI MEC 010-2 onboarding; ERROR (with `onboardingFailure`) is ours, for a package that failed validation. */
@@ -33,8 +34,9 @@ export const Checksum = z.object({
 })
 
 /**
- * An application package: ETSI AppPkgInfo fields, EdgeGallery's ids and class,
- * and where it has been distributed.
+ * An application package: ETSI AppPkgInfo fields, EdgeGallery's ids and class, what onboarding
+ * found in it, and where it has been distributed. Fields read from the package content (appDId,
+ * appClass, checksum...) stay empty or null until it is onboarded.
  */
 export const AppPackage = z
   .object({
@@ -43,14 +45,18 @@ export const AppPackage = z
     appPkgId: Hex32,
     /** EdgeGallery's appId: one app, many package versions. */
     appId: Hex32,
-    appDId: z.string().min(1).max(128),
-    appName: z.string().min(1).max(128),
+    appPkgName: z.string().min(1).max(128),
+    appPkgVersion: z.string().min(1).max(64),
+    appDId: z.string().max(128),
+    appName: z.string().max(128),
     appProvider: z.string().max(128),
     appSoftVersion: z.string().max(64),
     appDVersion: z.string().max(64),
-    appClass: AppClass,
-    checksum: Checksum,
+    appClass: AppClass.nullable(),
+    checksum: Checksum.nullable(),
     size: z.number().int().min(0),
+    signed: z.boolean(),
+    artifacts: z.array(PackageArtifact),
     onboardingState: OnboardingState,
     onboardingFailure: z.string().nullable(),
     operationalState: PackageOperationalState,

@@ -118,11 +118,19 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
   ArtifactKind: { valid: ['kubernetes', 'helm', 'exec', 'vm-image', 'container-image'], invalid: ['docker'] },
   PackageArtifact: {
     valid: [{ kind: 'exec', path: 'Artifacts/Deployment/Exec/app.yaml' }],
-    invalid: [{ kind: 'exec', path: '' }, { kind: 'zip', path: 'x' }],
+    invalid: [
+      { kind: 'exec', path: '' },
+      { kind: 'zip', path: 'x' },
+    ],
   },
   ExecDescriptor: {
     valid: [
-      { command: 'node', args: ['server.js'], ports: [{ name: 'http', port: 8080 }], healthCheck: { http: { port: 8080 } } },
+      {
+        command: 'node',
+        args: ['server.js'],
+        ports: [{ name: 'http', port: 8080 }],
+        healthCheck: { http: { port: 8080 } },
+      },
       { command: './run.sh' },
     ],
     invalid: [

@@ -1,0 +1,77 @@
+import { badRequest } from '../errors'
+
+/**
+ * ETSI GS MEC 009 attribute-based filtering: `(op,attr,value[,value...])` expressions joined by
+ * `;`, all of which must hold. Operators eq, neq, gt, lt, gte, lte, in, nin, cont, ncont.
+ * Attributes are a record's top-level fields, or nested ones joined by `/` (checksum/hash).
+ */
+type Op = 'eq' | 'neq' | 'gt' | 'lt' | 'gte' | 'lte' | 'in' | 'nin' | 'cont' | 'ncont'
+const ops = new Set<Op>(['eq', 'neq', 'gt', 'lt', 'gte', 'lte', 'in', 'nin', 'cont', 'ncont'])
+
+export interface Condition {
+  op: Op
+  path: string[]
+  values: string[]
+}
+
+export function parseFilter(filter: string, attributes: readonly string[]): Condition[] {
+  const expressions = filter.match(/\([^()]*\)/g) ?? []
+  if (
+    filter
+      .replace(/\([^()]*\)/g, '')
+      .replace(/;/g, '')
+      .trim() ||
+    !expressions.length
+  ) {
+    throw badRequest(`filter: cannot read "${filter}"; write (op,attribute,value) expressions joined by ";"`)
+  }
+  return expressions.map((expression) => {
+    const [op = '', attribute = '', ...values] = expression
+      .slice(1, -1)
+      .split(',')
+      .map((part) => part.trim())
+    if (!ops.has(op as Op)) throw badRequest(`filter: unknown operator "${op}"; use ${[...ops].join(', ')}`)
+    if (!attributes.includes(attribute)) {
+      throw badRequest(`filter: unknown attribute "${attribute}"; filterable are ${attributes.join(', ')}`)
+    }
+    if (!values.length) throw badRequest(`filter: ${expression} has no value`)
+    if (!['in', 'nin'].includes(op) && values.length > 1)
+      throw badRequest(`filter: ${op} takes one value in ${expression}`)
+    return { op: op as Op, path: attribute.split('/'), values }
+  })
+}
+
+function valueAt(record: unknown, path: string[]): string | undefined {
+  let current: unknown = record
+  for (const key of path)
+    current = current && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined
+  return current === undefined || current === null ? undefined : String(current)
+}
+
+export function matches(record: unknown, conditions: Condition[]): boolean {
+  return conditions.every(({ op, path, values }) => {
+    const actual = valueAt(record, path)
+    const [value = ''] = values
+    switch (op) {
+      case 'eq':
+        return actual === value
+      case 'neq':
+        return actual !== value
+      case 'in':
+        return actual !== undefined && values.includes(actual)
+      case 'nin':
+        return actual === undefined || !values.includes(actual)
+      case 'cont':
+        return actual?.includes(value) ?? false
+      case 'ncont':
+        return !(actual?.includes(value) ?? false)
+      default: {
+        if (actual === undefined) return false
+        const [a, b] = [Number(actual), Number(value)]
+        const numeric = !Number.isNaN(a) && !Number.isNaN(b)
+        const order = numeric ? a - b : actual.localeCompare(value)
+        return op === 'gt' ? order > 0 : op === 'lt' ? order < 0 : op === 'gte' ? order >= 0 : order <= 0
+      }
+    }
+  })
+}

@@ -1,0 +1,124 @@
+import type { Sql } from '../db/driver'
+import { json, newId, now, parsed } from '../db/rows'
+
+export type SubscriptionType = 'AppPackageOnBoarding' | 'AppPacakgeOperationChange' | 'AppPackageDeletion'
+
+export interface Subscription {
+  subscriptionId: string
+  tenantId: string
+  subscriptionType: SubscriptionType
+  callbackUri: string
+  /** appPkgIds this subscription is limited to; empty for all of the tenant's packages. */
+  appPkgFilter: string[]
+  createdAt: string
+}
+
+interface SubscriptionRow {
+  subscription_id: string
+  tenant_id: string
+  subscription_type: SubscriptionType
+  callback_uri: string
+  app_pkg_filter: string
+  created_at: string
+}
+
+const toSubscription = (row: SubscriptionRow): Subscription => ({
+  subscriptionId: row.subscription_id,
+  tenantId: row.tenant_id,
+  subscriptionType: row.subscription_type,
+  callbackUri: row.callback_uri,
+  appPkgFilter: parsed<string[]>(row.app_pkg_filter),
+  createdAt: row.created_at,
+})
+
+export interface PendingNotification {
+  notificationId: string
+  callbackUri: string
+  payload: unknown
+  attempts: number
+}
+
+/** ETSI package subscriptions, and the outbox of notifications still to deliver to them. */
+export function subscriptionStore(sql: Sql) {
+  return {
+    async create(input: Omit<Subscription, 'subscriptionId' | 'createdAt'>): Promise<Subscription> {
+      const subscription = { ...input, subscriptionId: newId(), createdAt: now() }
+      await sql.run(
+        `INSERT INTO package_subscriptions (subscription_id, tenant_id, subscription_type, callback_uri, app_pkg_filter, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        [
+          subscription.subscriptionId,
+          input.tenantId,
+          input.subscriptionType,
+          input.callbackUri,
+          json(input.appPkgFilter),
+          subscription.createdAt,
+        ],
+      )
+      return subscription
+    },
+
+    async get(tenantId: string, subscriptionId: string): Promise<Subscription | undefined> {
+      const row = await sql.get<SubscriptionRow>(
+        'SELECT * FROM package_subscriptions WHERE tenant_id = ? AND subscription_id = ?',
+        [tenantId, subscriptionId],
+      )
+      return row && toSubscription(row)
+    },
+
+    async list(tenantId: string, type?: SubscriptionType): Promise<Subscription[]> {
+      const rows = type
+        ? await sql.all<SubscriptionRow>(
+            'SELECT * FROM package_subscriptions WHERE tenant_id = ? AND subscription_type = ? ORDER BY created_at',
+            [tenantId, type],
+          )
+        : await sql.all<SubscriptionRow>(
+            'SELECT * FROM package_subscriptions WHERE tenant_id = ? ORDER BY created_at',
+            [tenantId],
+          )
+      return rows.map(toSubscription)
+    },
+
+    async delete(tenantId: string, subscriptionId: string): Promise<boolean> {
+      return (
+        (await sql.run('DELETE FROM package_subscriptions WHERE tenant_id = ? AND subscription_id = ?', [
+          tenantId,
+          subscriptionId,
+        ])) > 0
+      )
+    },
+
+    async enqueue(subscription: Subscription, payload: { id: string }): Promise<void> {
+      await sql.run(
+        `INSERT INTO notifications (notification_id, subscription_id, callback_uri, payload, attempts, next_attempt_at, last_error, created_at)
+         VALUES (?, ?, ?, ?, 0, ?, NULL, ?)`,
+        [payload.id, subscription.subscriptionId, subscription.callbackUri, json(payload), now(), now()],
+      )
+    },
+
+    async due(limit: number, at = now()): Promise<PendingNotification[]> {
+      const rows = await sql.all<{ notification_id: string; callback_uri: string; payload: string; attempts: number }>(
+        'SELECT notification_id, callback_uri, payload, attempts FROM notifications WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+        [at, limit],
+      )
+      return rows.map((row) => ({
+        notificationId: row.notification_id,
+        callbackUri: row.callback_uri,
+        payload: parsed(row.payload),
+        attempts: Number(row.attempts),
+      }))
+    },
+
+    async delivered(notificationId: string): Promise<void> {
+      await sql.run('DELETE FROM notifications WHERE notification_id = ?', [notificationId])
+    },
+
+    async retryLater(notificationId: string, attempts: number, nextAttemptAt: string, error: string): Promise<void> {
+      await sql.run(
+        'UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE notification_id = ?',
+        [attempts, nextAttemptAt, error, notificationId],
+      )
+    },
+  }
+}
+export type SubscriptionStore = ReturnType<typeof subscriptionStore>
