@@ -10,7 +10,7 @@ import type { BlobStore } from './blob-store'
 import { blobResponse } from './download'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
-import { checkPackageUrl, packageIn, requestStream } from './requests'
+import { checkPackageUrl, packageIn, refuseOversized, requestStream } from './requests'
 
 const tag = 'apm: packages (EdgeGallery)'
 const base = '/apm/v1/tenants/:tenantId/packages'
@@ -88,7 +88,13 @@ function readUpload(c: Parameters<Parameters<Api['add']>[1]>[0]['c'], onboarding
       }
       filename = info.filename
       received = onboarding.receive(stream)
-      received.catch(() => stream.resume())
+      received.catch((error) => {
+        // answer now; what is left of the body is read and thrown away so the client sees the answer
+        const request = requestStream(c)
+        request.unpipe(parser)
+        request.resume()
+        reject(error)
+      })
     })
     parser.on('error', (error: Error) => reject(badRequest(`the multipart body is malformed: ${error.message}`)))
     parser.on('close', () => {
@@ -119,6 +125,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
       },
     },
     async ({ c, params }) => {
+      refuseOversized(c, onboarding.uploadLimit + 1024 * 1024)
       const { fields, blob, filename } = await readUpload(c, onboarding)
       if (!blob) throw badRequest('the upload has no "file" part')
       try {

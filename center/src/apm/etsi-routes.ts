@@ -9,7 +9,7 @@ import { matches, parseFilter } from './etsi-filter'
 import type { Notifier } from './notifier'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
-import { checkPackageUrl, requestStream } from './requests'
+import { checkPackageUrl, refuseOversized, requestStream } from './requests'
 
 const tag = 'app_pkgm: ETSI MEC 010-2 package management'
 const base = '/app_pkgm/v1'
@@ -306,6 +306,7 @@ export function etsiPackageRoutes(
         },
       },
       async ({ c, params, principal }) => {
+        refuseOversized(c, onboarding.uploadLimit)
         const found = await find(principal.tenantId, params)
         await onboarding.upload(found, requestStream(c), found.details.source?.sha256 ?? null)
         return c.body(null, 202)

@@ -95,6 +95,7 @@ export function onboarding(deps: OnboardingDeps) {
   }
 
   return {
+    uploadLimit: deps.uploadLimit,
     receive,
     upload,
     dropBlob,

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Context } from 'hono'
 import type { Store } from '../db/store'
-import { badRequest, notFound } from '../errors'
+import { ApiError, badRequest, notFound } from '../errors'
 import type { StoredPackage } from './package-store'
 
 /** The request body as a Node stream: the raw socket stream on the Node server, else the web body. */
@@ -11,6 +11,15 @@ export function requestStream(c: Context): Readable {
   if (incoming) return incoming
   if (!c.req.raw.body) throw badRequest('the request has no body')
   return Readable.fromWeb(c.req.raw.body as import('node:stream/web').ReadableStream)
+}
+
+/** Refuses a body whose declared length is over `limit` before reading any of it. */
+export function refuseOversized(c: Context, limit: number): void {
+  if (Number(c.req.header('content-length') ?? 0) > limit) {
+    throw new ApiError(413, 'Content Too Large', `the upload is larger than the ${limit}-byte limit`, undefined, {
+      connection: 'close',
+    })
+  }
 }
 
 /** A package of the tenant by our 32-hex id or EdgeGallery's 64-hex appId+packageId; 404 otherwise. */
