@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../db/store'
 import { createLogger } from '../log'
@@ -36,7 +37,7 @@ describe.each(dialects)('onboarding after a crash on %s', (dialect) => {
     await store.packages.startUpload(uploading.pkg.appPkgId, 'CREATED')
     const processing = await store.packages.create(tenant.tenantId, { appPkgName: 'b', appPkgVersion: '1' })
     await store.packages.startUpload(processing.pkg.appPkgId, 'CREATED')
-    const blob = await blobs.write([Buffer.from('half a package')], 1024)
+    const blob = await blobs.write(Readable.from([Buffer.from('half a package')]), 1024)
     await store.packages.uploaded(processing.pkg.appPkgId, blob)
 
     await onboarding(deps).recover()
