@@ -1,0 +1,113 @@
+/**
+ * Builds the sample application packages into examples/dist/ (or the folder given):
+ *   npm run examples              hello-exec.csar, web-k8s.csar, edge-vm.csar
+ * Each is a CSAR in EdgeGallery's layout with every file hashed in its manifest.
+ */
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type PackageSpec, writePackage } from '@mecm/center'
+
+const here = import.meta.dirname
+const file = (...path: string[]) => readFileSync(join(here, ...path))
+
+export const examples: Record<string, PackageSpec> = {
+  'hello-exec': {
+    appClass: 'exec',
+    appd: {
+      id: 'hello-exec',
+      name: 'hello-exec',
+      provider: 'MECM examples',
+      version: '1.0.0',
+      description: 'A small HTTP service run as a local process',
+      inputs: { PORT: { type: 'string', default: '8080', description: 'port the service listens on' } },
+      configuration: {
+        appServiceProduced: [{ serName: 'hello', version: '1.0' }],
+        appDNSRule: [
+          { dnsRuleId: 'hello', domainName: 'hello.mec', ipAddressType: 'IP_V4', ipAddress: '127.0.0.1', ttl: 60 },
+        ],
+      },
+    },
+    files: {
+      'Artifacts/Deployment/Exec/app.yaml': file('hello-exec', 'app.yaml'),
+      'Artifacts/Deployment/Exec/server.js': file('hello-exec', 'server.js'),
+    },
+  },
+  'web-k8s': {
+    appClass: 'container',
+    appd: {
+      id: 'web-k8s',
+      name: 'web-k8s',
+      provider: 'MECM examples',
+      version: '1.0.0',
+      description: 'nginx on Kubernetes: a Deployment and a Service',
+      configuration: {
+        appTrafficRule: [
+          {
+            trafficRuleId: 'web-in',
+            filterType: 'FLOW',
+            priority: 1,
+            action: 'FORWARD_DECAPSULATED',
+            trafficFilter: [{ dstPort: ['80'], protocol: ['TCP'] }],
+          },
+        ],
+      },
+    },
+    layout: 'zip',
+    files: {
+      'Artifacts/Deployment/Kubernetes/deployment.yaml': file('web-k8s', 'deployment.yaml'),
+      'Artifacts/Deployment/Kubernetes/service.yaml': file('web-k8s', 'service.yaml'),
+      'Image/SwImageDesc.json': JSON.stringify([
+        { id: 'nginx', name: 'nginx', version: '1.27-alpine', containerFormat: 'bare', swImage: 'nginx:1.27-alpine' },
+      ]),
+    },
+  },
+  'edge-vm': {
+    appClass: 'vm',
+    appd: {
+      id: 'edge-vm',
+      name: 'edge-vm',
+      provider: 'MECM examples',
+      version: '1.0.0',
+      description: 'A Debian VM with 2 vCPUs, 2 GiB and 10 GiB of disk',
+      compute: { cpus: 2, memoryMiB: 2048, storageGiB: 10 },
+      inputs: {
+        mep_ip: { type: 'string', description: 'MEC platform address' },
+        ak: { type: 'string', description: 'access key' },
+        sk: { type: 'string', description: 'secret key' },
+      },
+    },
+    files: {
+      'Artifacts/Deployment/user-data.sh': file('edge-vm', 'user-data.sh'),
+      'Image/SwImageDesc.json': JSON.stringify([
+        {
+          id: 'debian-12',
+          name: 'debian-12-genericcloud-amd64',
+          version: '12',
+          containerFormat: 'bare',
+          diskFormat: 'qcow2',
+          minDisk: 10,
+          minRam: 1024,
+          architecture: 'x86_64',
+          swImage: 'https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2',
+          operatingSystem: 'debian',
+        },
+      ]),
+    },
+  },
+}
+
+/** Writes every example package into `dir`; resolves to their paths by name. */
+export async function buildExamples(dir: string): Promise<Record<string, string>> {
+  mkdirSync(dir, { recursive: true })
+  const built: Record<string, string> = {}
+  for (const [name, spec] of Object.entries(examples)) {
+    built[name] = join(dir, `${name}.csar`)
+    await writePackage(built[name], spec)
+  }
+  return built
+}
+
+if (process.argv[1] === import.meta.filename) {
+  const built = await buildExamples(process.argv[2] ?? join(here, 'dist'))
+  for (const path of Object.values(built)) console.log(path)
+}
