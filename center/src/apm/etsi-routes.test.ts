@@ -95,6 +95,24 @@ describe.each(dialects)('/app_pkgm/v1 on %s', (dialect) => {
     })
   })
 
+  it("keeps one tenant's packages from every other tenant", async () => {
+    const other = await t.user('TENANT')
+    for (const path of [
+      `${base}/app_packages/${appPkgId}`,
+      `${base}/app_packages/${appPkgId}/appd`,
+      `${base}/app_packages/${appPkgId}/package_content`,
+      `${base}/onboarded_app_packages/hello-appd/appd`,
+    ]) {
+      expect([path, (await t.call('GET', path, { token: other.token })).status]).toEqual([path, 404])
+    }
+    expect((await t.call('GET', `${base}/app_packages`, { token: other.token })).body).toEqual([])
+    const patch = await t.call('PATCH', `${base}/app_packages/${appPkgId}`, {
+      token: other.token,
+      body: { operationState: 'DISABLED' },
+    })
+    expect(patch.status).toBe(404)
+  })
+
   it('refuses a second upload to an onboarded package with 409', async () => {
     expect((await put(appPkgId, good)).status).toBe(409)
   })
