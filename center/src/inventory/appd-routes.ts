@@ -2,91 +2,112 @@ import { AppdConfiguration, TenantId, Uuid } from '@mecm/protocol'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import { conflict, notFound } from '../errors'
-import type { Api } from '../http/route'
+import type { Api, Principal } from '../http/route'
 
 const tag = 'inventory: app rules'
-const path = '/inventory/v1/tenants/:tenantId/app_instances/:appInstanceId/appd_configuration'
-const Path = z.object({ tenantId: TenantId, appInstanceId: Uuid })
+/**
+ * At EdgeGallery's tenant path, and without the tenant segment, where the caller's own tenant
+ * is meant.
+ */
+const variants = [
+  {
+    path: '/inventory/v1/tenants/:tenantId/app_instances/:appInstanceId/appd_configuration',
+    Path: z.object({ tenantId: TenantId, appInstanceId: Uuid }),
+  },
+  {
+    path: '/inventory/v1/app_instances/:appInstanceId/appd_configuration',
+    Path: z.object({ appInstanceId: Uuid }),
+  },
+] as const
+const tenantOf = (params: object, principal: Principal) =>
+  'tenantId' in params && typeof params.tenantId === 'string' ? params.tenantId : principal.tenantId
 
 /** The APPD configuration (traffic and DNS rules) recorded for an app instance. */
 export function appdRoutes(api: Api, store: Store) {
   const missing = (id: string) => notFound(`app instance ${id} has no appd configuration`)
 
-  api.add(
-    {
-      method: 'post',
-      path,
-      summary: 'Record the rules of an app instance',
-      tag,
-      access: 'write',
-      params: Path,
-      body: AppdConfiguration,
-      responses: {
-        201: { description: 'recorded', schema: AppdConfiguration },
-        409: { description: 'already recorded' },
+  for (const { path, Path } of variants) {
+    api.add(
+      {
+        method: 'post',
+        path,
+        summary: 'Record the rules of an app instance',
+        tag,
+        access: 'write',
+        params: Path,
+        body: AppdConfiguration,
+        responses: {
+          201: { description: 'recorded', schema: AppdConfiguration },
+          409: { description: 'already recorded' },
+        },
       },
-    },
-    async ({ c, params, body }) => {
-      if (!(await store.appdConfigurations.create(params.tenantId, params.appInstanceId, body))) {
-        throw conflict(`app instance ${params.appInstanceId} already has an appd configuration: use PUT to replace it`)
-      }
-      return c.json(body, 201)
-    },
-  )
-
-  api.add(
-    {
-      method: 'put',
-      path,
-      summary: 'Replace the rules of an app instance',
-      tag,
-      access: 'write',
-      params: Path,
-      body: AppdConfiguration,
-      responses: { 200: { description: 'replaced', schema: AppdConfiguration }, 404: { description: 'none recorded' } },
-    },
-    async ({ c, params, body }) => {
-      if (!(await store.appdConfigurations.replace(params.tenantId, params.appInstanceId, body))) {
-        throw missing(params.appInstanceId)
-      }
-      return c.json(body)
-    },
-  )
-
-  api.add(
-    {
-      method: 'get',
-      path,
-      summary: 'Show the rules of an app instance',
-      tag,
-      access: 'read',
-      params: Path,
-      responses: {
-        200: { description: 'the rules', schema: AppdConfiguration },
-        404: { description: 'none recorded' },
+      async ({ c, params, body, principal }) => {
+        if (!(await store.appdConfigurations.create(tenantOf(params, principal), params.appInstanceId, body))) {
+          throw conflict(
+            `app instance ${params.appInstanceId} already has an appd configuration: use PUT to replace it`,
+          )
+        }
+        return c.json(body, 201)
       },
-    },
-    async ({ c, params }) => {
-      const configuration = await store.appdConfigurations.get(params.tenantId, params.appInstanceId)
-      if (!configuration) throw missing(params.appInstanceId)
-      return c.json(configuration)
-    },
-  )
+    )
 
-  api.add(
-    {
-      method: 'delete',
-      path,
-      summary: 'Delete the rules of an app instance',
-      tag,
-      access: 'write',
-      params: Path,
-      responses: { 204: { description: 'deleted' }, 404: { description: 'none recorded' } },
-    },
-    async ({ c, params }) => {
-      if (!(await store.appdConfigurations.delete(params.tenantId, params.appInstanceId)))
-        throw missing(params.appInstanceId)
-      return c.body(null, 204)
-    },
-  )
+    api.add(
+      {
+        method: 'put',
+        path,
+        summary: 'Replace the rules of an app instance',
+        tag,
+        access: 'write',
+        params: Path,
+        body: AppdConfiguration,
+        responses: {
+          200: { description: 'replaced', schema: AppdConfiguration },
+          404: { description: 'none recorded' },
+        },
+      },
+      async ({ c, params, body, principal }) => {
+        if (!(await store.appdConfigurations.replace(tenantOf(params, principal), params.appInstanceId, body))) {
+          throw missing(params.appInstanceId)
+        }
+        return c.json(body)
+      },
+    )
+
+    api.add(
+      {
+        method: 'get',
+        path,
+        summary: 'Show the rules of an app instance',
+        tag,
+        access: 'read',
+        params: Path,
+        responses: {
+          200: { description: 'the rules', schema: AppdConfiguration },
+          404: { description: 'none recorded' },
+        },
+      },
+      async ({ c, params, principal }) => {
+        const configuration = await store.appdConfigurations.get(tenantOf(params, principal), params.appInstanceId)
+        if (!configuration) throw missing(params.appInstanceId)
+        return c.json(configuration)
+      },
+    )
+
+    api.add(
+      {
+        method: 'delete',
+        path,
+        summary: 'Delete the rules of an app instance',
+        tag,
+        access: 'write',
+        params: Path,
+        responses: { 204: { description: 'deleted' }, 404: { description: 'none recorded' } },
+      },
+      async ({ c, params, principal }) => {
+        if (!(await store.appdConfigurations.delete(tenantOf(params, principal), params.appInstanceId)))
+          throw missing(params.appInstanceId)
+        return c.body(null, 204)
+      },
+    )
+  }
 }

@@ -242,6 +242,15 @@ describe.each(dialects)('/inventory/v1 on %s', (dialect) => {
       expect((await t.call('DELETE', path(), { token: op.token })).status).toBe(404)
     })
 
+    it("answers at the path without a tenant, for the caller's own tenant", async () => {
+      const short = `/inventory/v1/app_instances/${examples.appInstanceId}/appd_configuration`
+      expect((await t.call('POST', short, { token: op.token, body: examples.appdConfiguration })).status).toBe(201)
+      expect((await t.call('GET', path(), { token: op.token })).body.appDNSRule).toEqual([examples.dnsRule])
+      const other = await t.user('TENANT')
+      expect((await t.call('GET', short, { token: other.token })).status).toBe(404)
+      expect((await t.call('DELETE', short, { token: op.token })).status).toBe(204)
+    })
+
     it('refuses a bad rule with 400 and keeps nothing of it', async () => {
       const reply = await t.call('POST', path(), {
         token: op.token,
