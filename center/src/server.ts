@@ -59,7 +59,10 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     uploadLimit: config.uploadLimit,
     ...(config.trustAnchor ? { trustAnchor: config.trustAnchor } : {}),
   })
+  await blobs.sweep()
   await packages.recover()
+  const recovery = setInterval(() => void packages.recover().catch(() => undefined), 60_000)
+  recovery.unref()
   notifications.start()
   const { app, routes } = createApp({
     store,
@@ -93,6 +96,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
         // keep-alive sockets would hold close() open
         if ('closeIdleConnections' in server) server.closeIdleConnections()
       })
+      clearInterval(recovery)
       await notifications.stop()
       await store.close()
       log.info('center stopped')

@@ -10,25 +10,46 @@ import { ApiError } from '../errors'
  * Content-addressed blobs (packages, images) under <data-dir>/blobs/sha256/ab/<digest>.
  * A write streams to a temporary file while hashing, then renames it to its digest: a blob is
  * either whole or absent, never in memory, and identical content is stored once.
+ *
+ * A written blob stays pinned until its writer releases it (after a record refers to it, or
+ * after giving up); removal happens only for unpinned blobs that no record uses, and both run
+ * under a per-digest lock, so content shared by two packages is never removed under one of them.
  */
 export interface BlobStore {
-  /** Streams `source` in; refuses (413) past maxBytes and leaves nothing behind on any failure. */
+  /** Streams `source` in and pins the blob; refuses (413) past maxBytes and leaves nothing behind on failure. */
   write(source: Readable | AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ digest: string; size: number }>
+  release(digest: string): void
+  /** Removes the blob unless it is pinned or `inUse` says a record still refers to it. */
+  removeUnused(digest: string, inUse: (digest: string) => Promise<boolean>): Promise<void>
   path(digest: string): string
   size(digest: string): Promise<number | undefined>
   read(digest: string, range?: { start: number; end: number }): Readable
-  remove(digest: string): Promise<void>
+  /** Drops temporary files a stopped process left behind. */
+  sweep(): Promise<void>
 }
 
 export function blobStore(dataDir: string): BlobStore {
   const root = join(dataDir, 'blobs')
+  const tmp = join(root, 'tmp')
   const path = (digest: string) => join(root, 'sha256', digest.slice(0, 2), digest)
+  const pins = new Map<string, number>()
+  const locks = new Map<string, Promise<unknown>>()
+
+  function locked<T>(digest: string, work: () => Promise<T>): Promise<T> {
+    const previous = locks.get(digest) ?? Promise.resolve()
+    const next = previous.then(work, work)
+    const settled = next.catch(() => undefined)
+    locks.set(digest, settled)
+    void settled.then(() => {
+      if (locks.get(digest) === settled) locks.delete(digest)
+    })
+    return next
+  }
 
   return {
     path,
 
     async write(source, maxBytes) {
-      const tmp = join(root, 'tmp')
       await mkdir(tmp, { recursive: true })
       const partial = join(tmp, randomUUID())
       const hash = createHash('sha256')
@@ -44,6 +65,10 @@ export function blobStore(dataDir: string): BlobStore {
                   413,
                   'Content Too Large',
                   `the package is larger than the ${maxBytes}-byte upload limit`,
+                  undefined,
+                  {
+                    connection: 'close',
+                  },
                 )
               }
               hash.update(chunk)
@@ -53,14 +78,29 @@ export function blobStore(dataDir: string): BlobStore {
           createWriteStream(partial, { flags: 'wx' }),
         )
         const digest = hash.digest('hex')
-        const final = path(digest)
-        await mkdir(join(root, 'sha256', digest.slice(0, 2)), { recursive: true })
-        await rename(partial, final)
+        await locked(digest, async () => {
+          pins.set(digest, (pins.get(digest) ?? 0) + 1)
+          await mkdir(join(root, 'sha256', digest.slice(0, 2)), { recursive: true })
+          await rename(partial, path(digest))
+        })
         return { digest, size }
       } catch (error) {
         await rm(partial, { force: true })
         throw error
       }
+    },
+
+    release(digest) {
+      const count = (pins.get(digest) ?? 0) - 1
+      if (count > 0) pins.set(digest, count)
+      else pins.delete(digest)
+    },
+
+    removeUnused(digest, inUse) {
+      return locked(digest, async () => {
+        if (pins.has(digest) || (await inUse(digest))) return
+        await rm(path(digest), { force: true })
+      })
     },
 
     async size(digest) {
@@ -74,8 +114,8 @@ export function blobStore(dataDir: string): BlobStore {
       return createReadStream(path(digest), range)
     },
 
-    async remove(digest) {
-      await rm(path(digest), { force: true })
+    async sweep() {
+      await rm(tmp, { recursive: true, force: true })
     },
   }
 }

@@ -18,7 +18,8 @@ export function byteRange(
   }
   const start = Number(from)
   const end = to ? Math.min(Number(to), size - 1) : size - 1
-  return start >= size || end < start ? 'unsatisfiable' : { start, end }
+  if (to && Number(to) < start) return null // a range that runs backwards is ignored (RFC 9110 14.1.1)
+  return start >= size ? 'unsatisfiable' : { start, end }
 }
 
 /**

@@ -143,7 +143,7 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     const broken = await packageFile(
       dir,
       helloSpec({
-        manifestOverrides: { sources: [{ path: 'Artifacts/Deployment/Exec/app.yaml', hash: '0'.repeat(64) }] },
+        manifestOverrides: { hashes: { 'Artifacts/Deployment/Exec/app.yaml': '0'.repeat(64) } },
       }),
     )
     const reply = await upload(broken)

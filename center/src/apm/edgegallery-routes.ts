@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { AppPackage, IpAddress, Sha256, TenantId } from '@mecm/protocol'
 import busboy from 'busboy'
 import { z } from 'zod'
@@ -58,13 +59,17 @@ async function hostsOf(store: Store, tenantId: string, ips: string[]): Promise<s
   return [...new Set(ips)]
 }
 
-/** Reads a multipart upload: the `file` part streams into the blob store, the other parts are fields. */
+/**
+ * Reads a multipart upload: the `file` part streams into the blob store, the other parts are
+ * fields. A client that goes away, or a body that breaks off, leaves nothing behind.
+ */
 function readUpload(c: Parameters<Parameters<Api['add']>[1]>[0]['c'], onboarding: Onboarding) {
-  return new Promise<{
+  type Upload = {
     fields: Record<string, string>
     blob: { digest: string; size: number } | undefined
     filename?: string
-  }>((resolve, reject) => {
+  }
+  return new Promise<Upload>((resolve, reject) => {
     let parser: busboy.Busboy
     try {
       parser = busboy({
@@ -75,9 +80,22 @@ function readUpload(c: Parameters<Parameters<Api['add']>[1]>[0]['c'], onboarding
       reject(badRequest('the upload must be multipart/form-data with a "file" part'))
       return
     }
+    const request = requestStream(c)
     const fields: Record<string, string> = {}
     let received: Promise<{ digest: string; size: number }> | undefined
+    let file: Readable | undefined
     let filename: string | undefined
+    const fail = (error: Error) => {
+      // answer now; what is left of the body is read and thrown away so the client sees the answer
+      request.unpipe(parser)
+      request.resume()
+      file?.destroy(error)
+      received?.then((blob) => onboarding.discard(blob)).catch(() => undefined)
+      reject(error)
+    }
+    request.on('close', () => {
+      if (!request.readableEnded) fail(badRequest('the upload was interrupted'))
+    })
     parser.on('field', (name, value) => {
       fields[name] = value
     })
@@ -86,22 +104,17 @@ function readUpload(c: Parameters<Parameters<Api['add']>[1]>[0]['c'], onboarding
         stream.resume()
         return
       }
+      file = stream
       filename = info.filename
       received = onboarding.receive(stream)
-      received.catch((error) => {
-        // answer now; what is left of the body is read and thrown away so the client sees the answer
-        const request = requestStream(c)
-        request.unpipe(parser)
-        request.resume()
-        reject(error)
-      })
+      received.catch(fail)
     })
-    parser.on('error', (error: Error) => reject(badRequest(`the multipart body is malformed: ${error.message}`)))
+    parser.on('error', (error: Error) => fail(badRequest(`the multipart body is malformed: ${error.message}`)))
     parser.on('close', () => {
       if (!received) return resolve({ fields, blob: undefined })
       received.then((blob) => resolve({ fields, blob, ...(filename ? { filename } : {}) }), reject)
     })
-    requestStream(c).pipe(parser)
+    request.pipe(parser)
   })
 }
 
@@ -128,6 +141,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
       refuseOversized(c, onboarding.uploadLimit + 1024 * 1024)
       const { fields, blob, filename } = await readUpload(c, onboarding)
       if (!blob) throw badRequest('the upload has no "file" part')
+      let handedOver = false
       try {
         const parsed = UploadFields.safeParse({
           appPackageName: fields.appPackageName ?? filename?.replace(/\.(csar|zip)$/i, ''),
@@ -136,6 +150,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
         })
         if (!parsed.success) throw invalid('body', parsed.error)
         const hosts = await hostsOf(store, params.tenantId, parsed.data.hostList)
+        handedOver = true
         const onboarded = await onboarding.create(
           params.tenantId,
           { appPkgName: parsed.data.appPackageName, appPkgVersion: parsed.data.appPackageVersion },
@@ -146,7 +161,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
         c.header('location', `/apm/v1/tenants/${params.tenantId}/packages/${shown.pkg.appPkgId}`)
         return c.json(withKeys(shown.pkg), 201)
       } finally {
-        await onboarding.dropBlob(blob.digest)
+        if (!handedOver) await onboarding.discard(blob)
       }
     },
   )

@@ -212,9 +212,6 @@ export function etsiPackageRoutes(
       if (found.pkg.onboardingState === 'ONBOARDED' && found.pkg.operationalState === 'ENABLED') {
         throw conflict(`app package ${params.appPkgId} is ENABLED: PATCH it to DISABLED before deleting it`)
       }
-      if (found.pkg.onboardingState === 'UPLOADING' || found.pkg.onboardingState === 'PROCESSING') {
-        throw conflict(`app package ${params.appPkgId} is ${found.pkg.onboardingState}: wait for onboarding to end`)
-      }
       await onboarding.remove(found)
       return c.body(null, 204)
     },

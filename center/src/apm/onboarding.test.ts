@@ -21,6 +21,22 @@ describe.each(dialects)('onboarding after a crash on %s', (dialect) => {
     await db.drop()
   })
 
+  it('leaves packages another replica is still onboarding alone', async () => {
+    const log = createLogger('silent')
+    const tenant = await store.tenants.createTenant('busy')
+    const busy = await store.packages.create(tenant.tenantId, { appPkgName: 'busy', appPkgVersion: '1' })
+    await store.packages.startUpload(busy.pkg.appPkgId, 'CREATED')
+    await onboarding({
+      store,
+      blobs: blobStore(db.dataDir),
+      log,
+      notifier: notifier(store.packageSubscriptions, log, { retryBaseMs: 1000, maxAttempts: 1, timeoutMs: 1000 }),
+      limits: defaultLimits,
+      uploadLimit: 1024,
+    }).recover()
+    expect((await store.packages.get(tenant.tenantId, busy.pkg.appPkgId))?.pkg.onboardingState).toBe('UPLOADING')
+  })
+
   it('marks packages a stopped center left UPLOADING or PROCESSING as ERROR, and drops their content', async () => {
     const log = createLogger('silent')
     const blobs = blobStore(db.dataDir)
@@ -39,8 +55,10 @@ describe.each(dialects)('onboarding after a crash on %s', (dialect) => {
     await store.packages.startUpload(processing.pkg.appPkgId, 'CREATED')
     const blob = await blobs.write(Readable.from([Buffer.from('half a package')]), 1024)
     await store.packages.uploaded(processing.pkg.appPkgId, blob)
+    blobs.release(blob.digest) // the process that held it is gone
 
-    await onboarding(deps).recover()
+    // a threshold in the future takes every package in progress as left behind
+    await onboarding(deps).recover(-60_000)
 
     for (const id of [uploading.pkg.appPkgId, processing.pkg.appPkgId]) {
       const found = await store.packages.get(tenant.tenantId, id)

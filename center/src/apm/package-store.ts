@@ -253,16 +253,34 @@ export function packageStore(sql: Sql) {
     failed: (appPkgId: string, from: 'UPLOADING' | 'PROCESSING', reason: string) =>
       move(appPkgId, from, 'ERROR', ', onboarding_failure = ?, digest = NULL, size = 0', [reason]),
 
-    /** Packages left mid-onboarding by a stopped center. */
-    async interrupted(): Promise<{ appPkgId: string; state: 'UPLOADING' | 'PROCESSING'; digest: string | null }[]> {
+    /** Packages mid-onboarding whose record nobody touched since `before`: left by a stopped center. */
+    async interrupted(
+      before: string,
+    ): Promise<{ appPkgId: string; state: 'UPLOADING' | 'PROCESSING'; digest: string | null }[]> {
       const rows = await sql.all<{
         app_pkg_id: string
         onboarding_state: 'UPLOADING' | 'PROCESSING'
         digest: string | null
       }>(
-        "SELECT app_pkg_id, onboarding_state, digest FROM app_packages WHERE onboarding_state IN ('UPLOADING', 'PROCESSING')",
+        `SELECT app_pkg_id, onboarding_state, digest FROM app_packages
+         WHERE onboarding_state IN ('UPLOADING', 'PROCESSING') AND updated_at < ?`,
+        [before],
       )
       return rows.map((row) => ({ appPkgId: row.app_pkg_id, state: row.onboarding_state, digest: row.digest }))
+    },
+
+    /** Shows that onboarding of the package is still going on. */
+    async touch(appPkgId: string): Promise<void> {
+      await sql.run('UPDATE app_packages SET updated_at = ? WHERE app_pkg_id = ?', [now(), appPkgId])
+    },
+
+    /** The content digests of a tenant's packages. */
+    async digestsOf(tenantId: string): Promise<string[]> {
+      const rows = await sql.all<{ digest: string }>(
+        'SELECT DISTINCT digest FROM app_packages WHERE tenant_id = ? AND digest IS NOT NULL',
+        [tenantId],
+      )
+      return rows.map((row) => row.digest)
     },
 
     async setOperationalState(tenantId: string, appPkgId: string, to: PackageOperationalState): Promise<boolean> {

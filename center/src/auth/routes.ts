@@ -7,8 +7,13 @@ import { tenantRoutes } from './tenant-routes'
 export type { TokenSettings }
 
 /** Everything under /auth/v1. */
-export function authRoutes(api: Api, deps: AuthDeps, settings: TokenSettings) {
+export function authRoutes(
+  api: Api,
+  deps: AuthDeps,
+  settings: TokenSettings,
+  content: Parameters<typeof tenantRoutes>[2],
+) {
   sessionRoutes(api, deps, settings)
-  tenantRoutes(api, deps.store)
+  tenantRoutes(api, deps.store, content)
   accessKeyRoutes(api, deps)
 }

@@ -9,7 +9,7 @@ import { hashPassword } from './password'
 const tag = 'auth'
 
 /** Tenants and users, managed by admins. */
-export function tenantRoutes(api: Api, store: Store) {
+export function tenantRoutes(api: Api, store: Store, content: { removeContent(digests: string[]): Promise<void> }) {
   api.add(
     {
       method: 'get',
@@ -61,7 +61,9 @@ export function tenantRoutes(api: Api, store: Store) {
     },
     async ({ c, params, principal }) => {
       if (params.tenantId === principal.tenantId) throw conflict('you cannot delete your own tenant')
+      const digests = await store.packages.digestsOf(params.tenantId)
       await store.tenants.deleteTenant(params.tenantId)
+      await content.removeContent(digests)
       return c.body(null, 204)
     },
   )

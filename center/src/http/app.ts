@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps) {
     },
   })
   const api = new Api(app, async (tenantId) => (await store.tenants.getTenant(tenantId)) !== undefined, jsonLimit)
-  authRoutes(api, deps, deps.tokens)
+  authRoutes(api, deps, deps.tokens, deps.packages.onboarding)
   hostRoutes(api, store)
   hostAppRoutes(api, store)
   appdRoutes(api, store)

@@ -40,8 +40,12 @@ function checkName(name: string): void {
   if (name.includes('\0') || name.includes('\\') || /^[A-Za-z]:/.test(name) || name.startsWith('/')) {
     throw new PackageError(`unsafe entry name "${name}": absolute paths, drive letters and backslashes are refused`)
   }
-  if (name.split('/').some((part) => part === '..')) {
+  const parts = name.replace(/\/$/, '').split('/')
+  if (parts.some((part) => part === '..')) {
     throw new PackageError(`unsafe entry name "${name}": it escapes the package root`)
+  }
+  if (parts.some((part) => part === '' || part === '.')) {
+    throw new PackageError(`entry name "${name}" is not canonical: empty or "." path segments are refused`)
   }
 }
 
@@ -96,7 +100,7 @@ function readEntries(zip: ZipFile): Promise<Entry[]> {
   })
 }
 
-function malformed(error: unknown): PackageError {
+export function malformed(error: unknown): PackageError {
   const message = (error as Error).message ?? String(error)
   if (/relative path|absolute path|invalid characters/.test(message)) {
     return new PackageError(`unsafe entry name: ${message}`)

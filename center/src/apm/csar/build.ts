@@ -19,8 +19,8 @@ export interface PackageSpec {
   files?: Record<string, Buffer | string | (() => Readable)>
   /** Signs the manifest text; returns the PEM CMS block. */
   sign?: (content: Buffer) => Promise<string>
-  /** Replaces the Source list the manifest would get (tests of broken packages). */
-  manifestOverrides?: { sources?: { path: string; hash: string }[] }
+  /** Changes to the manifest's Source list, for tests of broken packages: other hashes, files left out or added. */
+  manifestOverrides?: { hashes?: Record<string, string>; omit?: string[]; extra?: { path: string; hash: string }[] }
 }
 
 export interface AppdSpec {
@@ -129,6 +129,7 @@ export async function writePackage(file: string, spec: PackageSpec): Promise<voi
       compress: typeof content !== 'function',
     })
   }
+  const overrides = spec.manifestOverrides ?? {}
   const lines = [
     'metadata:',
     `app_product_name: ${spec.appd.name}`,
@@ -139,12 +140,10 @@ export async function writePackage(file: string, spec: PackageSpec): Promise<voi
     `app_class: ${spec.appClass}`,
     `app_package_description: ${spec.appd.description ?? spec.appd.name}`,
     '',
-    ...(spec.manifestOverrides?.sources ?? sources).flatMap((source) => [
-      `Source: ${source.path}`,
-      'Algorithm: SHA-256',
-      `Hash: ${source.hash}`,
-      '',
-    ]),
+    ...[...sources, ...(overrides.extra ?? [])]
+      .filter((source) => !overrides.omit?.includes(source.path))
+      .map((source) => ({ ...source, hash: overrides.hashes?.[source.path] ?? source.hash }))
+      .flatMap((source) => [`Source: ${source.path}`, 'Algorithm: SHA-256', `Hash: ${source.hash}`, '']),
   ]
   const body = Buffer.from(lines.join('\n'), 'utf8')
   const signature = spec.sign ? `${await spec.sign(body)}\n` : ''

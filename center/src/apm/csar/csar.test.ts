@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +34,17 @@ const exec = (overrides: Partial<PackageSpec> = {}): PackageSpec => ({
   },
   ...overrides,
 })
+
+/** Puts every other entry's SHA-256 into the entries' .mf, as a valid package has it. */
+function listed(entries: [string, string | Buffer][]): [string, string | Buffer][] {
+  const sources = entries
+    .filter(([name]) => !name.endsWith('.mf') && !name.startsWith('TOSCA-Metadata/'))
+    .map(
+      ([name, data]) =>
+        `Source: ${name}\nAlgorithm: SHA-256\nHash: ${createHash('sha256').update(data).digest('hex')}\n`,
+    )
+  return entries.map(([name, data]) => (name.endsWith('.mf') ? [name, `${data}\n${sources.join('\n')}`] : [name, data]))
+}
 
 async function built(spec: PackageSpec) {
   const file = path()
@@ -121,14 +133,27 @@ describe('package layouts', () => {
 describe('refused packages', () => {
   it('a hash mismatch', async () => {
     const file = await built(
-      exec({ manifestOverrides: { sources: [{ path: 'Artifacts/Deployment/Exec/server.js', hash: '0'.repeat(64) }] } }),
+      exec({ manifestOverrides: { hashes: { 'Artifacts/Deployment/Exec/server.js': '0'.repeat(64) } } }),
     )
     expect(await rejection(file)).toMatch(/^422 hash mismatch for Artifacts\/Deployment\/Exec\/server.js/)
   })
 
   it('a manifest listing a file the package does not hold', async () => {
-    const file = await built(exec({ manifestOverrides: { sources: [{ path: 'missing.txt', hash: 'a'.repeat(64) }] } }))
+    const file = await built(exec({ manifestOverrides: { extra: [{ path: 'missing.txt', hash: 'a'.repeat(64) }] } }))
     expect(await rejection(file)).toContain('lists missing.txt, which the package does not hold')
+  })
+
+  it('a file the manifest does not list, so that nothing can be slipped into a package', async () => {
+    const file = await built(exec({ manifestOverrides: { omit: ['Artifacts/Deployment/Exec/server.js'] } }))
+    expect(await rejection(file)).toContain('does not list Artifacts/Deployment/Exec/server.js')
+  })
+
+  it('a file listed twice', async () => {
+    const hash = createHash('sha256').update('x').digest('hex')
+    const file = await built(
+      exec({ manifestOverrides: { extra: [{ path: 'Artifacts/Deployment/Exec/app.yaml', hash }] } }),
+    )
+    expect(await rejection(file)).toContain('lists Artifacts/Deployment/Exec/app.yaml more than once')
   })
 
   it.each([
@@ -183,7 +208,7 @@ describe('refused packages', () => {
     ],
   ] as const)('%s', async (_, entries, message) => {
     const file = path()
-    await writeZip(file, entries as unknown as [string, string][])
+    await writeZip(file, listed(entries as unknown as [string, string][]))
     expect(await rejection(file)).toContain(message)
   })
 
@@ -206,6 +231,8 @@ describe('unsafe archives', () => {
   it.each([
     ['an entry escaping the root', [['../evil.sh', 'x']], 'unsafe entry name'],
     ['a nested escape', [['APPD/../../evil.sh', 'x']], 'unsafe entry name'],
+    ['a doubled slash', [['APPD//a.yaml', 'x']], 'is not canonical'],
+    ['a dot segment', [['./a.yaml', 'x']], 'is not canonical'],
     ['an absolute path', [['/etc/cron.d/evil', 'x']], 'unsafe entry name'],
     ['a backslash path', [['..\\evil', 'x']], 'unsafe entry name'],
     [
@@ -269,8 +296,12 @@ describe('unsafe archives', () => {
   it('an entry that unpacks to more than its header declares', async () => {
     const inner = await zipBuffer([['TOSCA_VNFD.meta', 'Entry-Definitions: Definition/a.yaml\n']])
     const file = path()
-    await writeZip(file, [
+    const [manifest] = listed([
       ['x.mf', 'app_class: exec\n'],
+      ['APPD/a.zip', inner],
+    ])
+    await writeZip(file, [
+      manifest as [string, string],
       ['TOSCA-Metadata/TOSCA.meta', 'Entry-Definitions: APPD/a.zip\n'],
       ['APPD/a.zip', inner, { declaredSize: 10 }],
     ])

@@ -10,7 +10,7 @@ import {
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { parseAppdTemplate } from './appd-template'
-import { type Archive, type ArchiveLimits, openArchive } from './archive'
+import { type Archive, type ArchiveLimits, malformed, openArchive } from './archive'
 import { type Manifest, parseManifest } from './manifest'
 import { PackageError } from './package-error'
 import { verifyCmsSignature } from './signature'
@@ -37,11 +37,36 @@ const isYaml = (name: string) => /\.ya?ml$/i.test(name)
 
 async function sha256Of(archive: Archive, name: string): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of await archive.stream(name)) hash.update(chunk as Buffer)
+  try {
+    for await (const chunk of await archive.stream(name)) hash.update(chunk as Buffer)
+  } catch (error) {
+    throw error instanceof PackageError ? error : malformed(error)
+  }
   return hash.digest('hex')
 }
 
+/** Files a manifest need not list: itself, the TOSCA metadata, and certificates beside it. */
+const unlistable = (name: string, manifest: string) =>
+  name === manifest || name.startsWith('TOSCA-Metadata/') || /^[^/]+\.(cert|crt|pem)$/i.test(name)
+
+/**
+ * Every file must be listed once with its SHA-256, and match it: nothing can be added to or
+ * changed in a (signed) package without the manifest saying so.
+ */
 async function verifySources(archive: Archive, manifest: Manifest, file: string): Promise<void> {
+  const listed = new Set<string>()
+  for (const source of manifest.sources) {
+    const name = source.path.replace(/^\.\//, '')
+    if (listed.has(name)) throw new PackageError(`${file} lists ${source.path} more than once`)
+    listed.add(name)
+  }
+  const unlisted = archive.names.filter((name) => !listed.has(name) && !unlistable(name, file))
+  if (unlisted.length) {
+    const shown = unlisted.slice(0, 5).join(', ') + (unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : '')
+    throw new PackageError(
+      `${file} does not list ${shown}: every file of a package must be in its manifest with its SHA-256`,
+    )
+  }
   for (const source of manifest.sources) {
     const name = source.path.replace(/^\.\//, '')
     if (archive.size(name) === undefined) {
