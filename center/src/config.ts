@@ -14,6 +14,7 @@ import { z } from 'zod'
  *   MECM_UPLOAD_LIMIT                 largest package upload in bytes  (4 GiB)
  *   MECM_PACKAGE_TRUST_ANCHOR         PEM CA file: only packages with a manifest signature it verifies are onboarded
  *   MECM_NOTIFY_RETRY_MS              first retry of a failed notification (1000; doubles up to 10 min, 12 attempts)
+ *   MECM_CALLBACK_ALLOW_LOOPBACK      true: subscribers' callbacks may point at loopback and link-local addresses (false)
  */
 export const Config = z.object({
   host: z.string().min(1),
@@ -33,6 +34,7 @@ export const Config = z.object({
   uploadLimit: z.coerce.number().int().min(1024),
   trustAnchor: z.string().min(1).optional(),
   notifyRetryMs: z.coerce.number().int().min(1),
+  callbackAllowLoopback: z.enum(['true', 'false']).transform((flag) => flag === 'true'),
   accessTokenTtlSeconds: z.coerce.number().int().min(60),
   refreshTokenTtlSeconds: z.coerce.number().int().min(60),
 })
@@ -62,6 +64,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     uploadLimit: env.MECM_UPLOAD_LIMIT ?? 4 * 1024 ** 3,
     trustAnchor: env.MECM_PACKAGE_TRUST_ANCHOR,
     notifyRetryMs: env.MECM_NOTIFY_RETRY_MS ?? 1000,
+    callbackAllowLoopback: env.MECM_CALLBACK_ALLOW_LOOPBACK ?? 'false',
     accessTokenTtlSeconds: env.MECM_ACCESS_TOKEN_TTL ?? 15 * 60,
     refreshTokenTtlSeconds: env.MECM_REFRESH_TOKEN_TTL ?? 7 * 24 * 3600,
   })

@@ -77,6 +77,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     },
     packages: { blobs, onboarding: packages, notifier: notifications },
+    callbackAllowLoopback: config.callbackAllowLoopback,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))

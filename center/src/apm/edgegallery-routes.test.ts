@@ -1,8 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Reply, type Session, type TestCenter, testCenter } from '../testing/center'
 import { helloSpec, localServer, packageFile, uploadForm } from '../testing/packages'
 import { dialects } from '../testing/stores'
@@ -44,7 +45,7 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     )
 
   beforeAll(async () => {
-    t = await testCenter(dialect, { MECM_UPLOAD_LIMIT: String(2 * 1024 * 1024) })
+    t = await testCenter(dialect, { MECM_UPLOAD_LIMIT: String(2 * 1024 * 1024), MECM_CALLBACK_ALLOW_LOOPBACK: 'true' })
     op = await t.user('TENANT')
     good = await packageFile(dir)
     for (const ip of ['10.0.0.1', '10.0.0.2']) {
@@ -185,6 +186,26 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([])
   })
 
+  it('leaves nothing behind when the client breaks an upload off', async () => {
+    const before = blobFiles(t.dataDir)
+    const boundary = 'mecm-test-boundary'
+    const request = http.request(`${t.center.url}${packages()}/upload`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${op.token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': String(Math.floor(2.5 * 1024 * 1024)),
+      },
+    })
+    request.on('error', () => undefined)
+    request.write(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="x.csar"\r\n\r\n`)
+    request.write(Buffer.alloc(512 * 1024, 1))
+    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toHaveLength(1))
+    request.destroy()
+    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]))
+    expect(blobFiles(t.dataDir)).toEqual(before)
+  })
+
   it('removes a package from one host, then everywhere with its content', async () => {
     const host = `${packages()}/${uploaded.appPkgId}/hosts/10.0.0.2`
     expect((await t.call('DELETE', host, { token: op.token })).status).toBe(204)
@@ -242,6 +263,35 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     } finally {
       await appStore.close()
       await notified.close()
+    }
+  })
+
+  it('does not follow an app store that redirects elsewhere', async () => {
+    const internal = await localServer(() => ({ status: 200, body: 'secret' }))
+    const redirecting = await localServer(() => ({ status: 302, headers: { location: `${internal.url}/meta-data` } }))
+    try {
+      // app stores are keyed by address: the one registered above now answers on this port
+      const moved = await t.call('PUT', '/inventory/v1/appstores/127.0.0.1', {
+        token: t.admin.token,
+        body: { appstoreIp: '127.0.0.1', appstorePort: redirecting.port, appstoreName: 'redirecting' },
+      })
+      expect(moved.status).toBe(200)
+      const accepted = await t.call('POST', packages(), {
+        token: op.token,
+        body: { appPkgName: 'hello', appPkgVersion: '4', appPkgPath: `${redirecting.url}/hello.csar` },
+      })
+      expect(accepted.status).toBe(202)
+      const path = `${packages()}/${accepted.body.appPkgId}`
+      await vi.waitFor(async () =>
+        expect((await t.call('GET', path, { token: op.token })).body.onboardingState).toBe('ERROR'),
+      )
+      expect((await t.call('GET', path, { token: op.token })).body.onboardingFailure).toContain(
+        'redirects are not followed',
+      )
+      expect(internal.requests).toEqual([])
+    } finally {
+      await internal.close()
+      await redirecting.close()
     }
   })
 })

@@ -1,3 +1,4 @@
+import type { AppPackage } from '@mecm/protocol'
 import { badRequest } from '../errors'
 
 /**
@@ -74,4 +75,40 @@ export function matches(record: unknown, conditions: Condition[]): boolean {
       }
     }
   })
+}
+
+/** The AppPkgInfo attributes a filter may name. */
+export const filterable = [
+  'id',
+  'appDId',
+  'appProvider',
+  'appName',
+  'appSoftwareVersion',
+  'appDVersion',
+  'onboardingState',
+  'operationalState',
+  'usageState',
+  'checksum/algorithm',
+  'checksum/hash',
+] as const
+
+/** A package under AppPkgInfo's attribute names, as filters see it. */
+export function filterView(pkg: AppPackage) {
+  return {
+    id: pkg.appPkgId,
+    appDId: pkg.appDId,
+    appProvider: pkg.appProvider,
+    appName: pkg.appName,
+    appSoftwareVersion: pkg.appSoftVersion,
+    appDVersion: pkg.appDVersion,
+    onboardingState: pkg.onboardingState,
+    operationalState: pkg.operationalState,
+    usageState: pkg.usageState,
+    checksum: pkg.checksum,
+  }
+}
+
+/** Whether a package passes every one of a subscription's appPkgFilter expressions. */
+export function passes(filters: readonly string[], pkg: AppPackage): boolean {
+  return filters.every((filter) => matches(filterView(pkg), parseFilter(filter, filterable)))
 }

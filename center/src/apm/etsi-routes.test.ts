@@ -40,7 +40,7 @@ describe.each(dialects)('/app_pkgm/v1 on %s', (dialect) => {
   }
 
   beforeAll(async () => {
-    t = await testCenter(dialect, { MECM_NOTIFY_RETRY_MS: '20' })
+    t = await testCenter(dialect, { MECM_NOTIFY_RETRY_MS: '20', MECM_CALLBACK_ALLOW_LOOPBACK: 'true' })
     op = await t.user('TENANT')
     good = readFileSync(await packageFile(dir))
     // the subscriber's callback fails twice, then accepts
@@ -188,7 +188,7 @@ describe.each(dialects)('/app_pkgm/v1 on %s', (dialect) => {
     const [first] = list.body._links.subscriptions
     expect(first).toEqual({
       href: expect.stringMatching(/^\/app_pkgm\/v1\/subscriptions\//),
-      subscriptionType: 'AppPackageOnBoarding',
+      subsctiptionType: 'AppPackageOnBoarding',
     })
     const other = await t.user('TENANT')
     expect((await t.call('GET', first.href, { token: other.token })).status).toBe(404)
@@ -200,5 +200,10 @@ describe.each(dialects)('/app_pkgm/v1 on %s', (dialect) => {
       body: { callbackUri: 'ftp://x', subsctiptionType: 'AppPackageOnBoarding' },
     })
     expect(bad.status).toBe(400)
+    const badFilter = await t.call('POST', `${base}/subscriptions`, {
+      token: op.token,
+      body: { callbackUri: callbacks.url, subsctiptionType: 'AppPackageDeletion', appPkgFilter: ['(eq,colour,red)'] },
+    })
+    expect([badFilter.status, badFilter.body.detail]).toEqual([400, expect.stringContaining('unknown attribute')])
   })
 })

@@ -4,8 +4,9 @@ import type { Store } from '../db/store'
 import { badRequest, conflict, notFound } from '../errors'
 import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
+import { checkCallbackUrl } from './callback-url'
 import { blobResponse } from './download'
-import { matches, parseFilter } from './etsi-filter'
+import { filterable, matches, parseFilter } from './etsi-filter'
 import type { Notifier } from './notifier'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
@@ -46,19 +47,6 @@ function appPkgInfo(found: StoredPackage) {
 }
 type AppPkgInfo = ReturnType<typeof appPkgInfo>
 
-const filterable = [
-  'id',
-  'appDId',
-  'appProvider',
-  'appName',
-  'appSoftwareVersion',
-  'appDVersion',
-  'onboardingState',
-  'operationalState',
-  'usageState',
-  'checksum/algorithm',
-  'checksum/hash',
-] as const
 const complex = ['softwareImages', 'additionalArtifacts', 'userDefinedData', 'checksum'] as const
 const ListQuery = z
   .object({
@@ -96,17 +84,15 @@ const SubscriptionRequest = z.preprocess(
   z.object({
     callbackUri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     subsctiptionType: SubscriptionType,
-    appPkgFilter: z
-      .array(z.string().regex(/^[0-9a-f]{32}$/, 'must be an appPkgId'))
-      .max(1000)
-      .default([]),
+    /** Attribute-based filters such as (eq,appName,face), all of which a package must pass. */
+    appPkgFilter: z.array(z.string().min(1).max(1024)).max(100).default([]),
   }),
 )
 
 /** ETSI MEC 010-2 application package management under /app_pkgm/v1, within the caller's tenant. */
 export function etsiPackageRoutes(
   api: Api,
-  deps: { store: Store; blobs: BlobStore; onboarding: Onboarding; notifier: Notifier },
+  deps: { store: Store; blobs: BlobStore; onboarding: Onboarding; notifier: Notifier; callbackAllowLoopback: boolean },
 ) {
   const { store, blobs, onboarding, notifier } = deps
   const byId = async (tenantId: string, appPkgId: string) => {
@@ -322,6 +308,8 @@ export function etsiPackageRoutes(
       responses: { 201: { description: 'AppPkgSubscriptionInfo' } },
     },
     async ({ c, body, principal }) => {
+      for (const filter of body.appPkgFilter) parseFilter(filter, filterable)
+      await checkCallbackUrl(body.callbackUri, deps.callbackAllowLoopback)
       const subscription = await store.packageSubscriptions.create({
         tenantId: principal.tenantId,
         subscriptionType: body.subsctiptionType,
@@ -356,9 +344,10 @@ export function etsiPackageRoutes(
       return c.json({
         _links: {
           self: { href: `${base}/subscriptions` },
+          // Subscriptions.AppPkgSubscription spells it subsctiptionType
           subscriptions: subscriptions.map((s) => ({
             href: `${base}/subscriptions/${s.subscriptionId}`,
-            subscriptionType: s.subscriptionType,
+            subsctiptionType: s.subscriptionType,
           })),
         },
       })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AppPackage } from '@mecm/protocol'
 import type { Logger } from '../log'
+import { passes } from './etsi-filter'
 import type { SubscriptionStore, SubscriptionType } from './subscription-store'
 
 /** ETSI's notification types (with the specification's own spelling) by what happened. */
@@ -30,12 +31,16 @@ export function notifier(store: SubscriptionStore, log: Logger, options: Notifie
   let timer: NodeJS.Timeout | undefined
 
   async function attempt(notification: Awaited<ReturnType<SubscriptionStore['due']>>[number]) {
+    // claim it first: of several replicas, only the one that moves its due time delivers it
+    const lease = new Date(Date.now() + options.timeoutMs * 2).toISOString()
+    if (!(await store.claim(notification.notificationId, notification.dueAt, lease))) return
     let failure: string
     try {
       const response = await fetch(notification.callbackUri, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(notification.payload),
+        redirect: 'manual',
         signal: AbortSignal.timeout(options.timeoutMs),
       })
       await response.arrayBuffer().catch(() => undefined)
@@ -83,7 +88,7 @@ export function notifier(store: SubscriptionStore, log: Logger, options: Notifie
       const { subscription: type, notification: notificationType } = events[event]
       const subscriptions = await store.list(pkg.tenantId, type)
       for (const subscription of subscriptions) {
-        if (subscription.appPkgFilter.length && !subscription.appPkgFilter.includes(pkg.appPkgId)) continue
+        if (!passes(subscription.appPkgFilter, pkg)) continue
         const at = Date.now()
         await store.enqueue(subscription, {
           id: randomUUID(),

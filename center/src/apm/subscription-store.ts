@@ -8,7 +8,7 @@ export interface Subscription {
   tenantId: string
   subscriptionType: SubscriptionType
   callbackUri: string
-  /** appPkgIds this subscription is limited to; empty for all of the tenant's packages. */
+  /** Attribute-based filters a package must pass to be notified about; empty for all of the tenant's packages. */
   appPkgFilter: string[]
   createdAt: string
 }
@@ -36,6 +36,7 @@ export interface PendingNotification {
   callbackUri: string
   payload: unknown
   attempts: number
+  dueAt: string
 }
 
 /** ETSI package subscriptions, and the outbox of notifications still to deliver to them. */
@@ -97,8 +98,15 @@ export function subscriptionStore(sql: Sql) {
     },
 
     async due(limit: number, at = now()): Promise<PendingNotification[]> {
-      const rows = await sql.all<{ notification_id: string; callback_uri: string; payload: string; attempts: number }>(
-        'SELECT notification_id, callback_uri, payload, attempts FROM notifications WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+      const rows = await sql.all<{
+        notification_id: string
+        callback_uri: string
+        payload: string
+        attempts: number
+        next_attempt_at: string
+      }>(
+        `SELECT notification_id, callback_uri, payload, attempts, next_attempt_at FROM notifications
+         WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
         [at, limit],
       )
       return rows.map((row) => ({
@@ -106,7 +114,17 @@ export function subscriptionStore(sql: Sql) {
         callbackUri: row.callback_uri,
         payload: parsed(row.payload),
         attempts: Number(row.attempts),
+        dueAt: row.next_attempt_at,
       }))
+    },
+
+    /** Takes a due notification for one delivery attempt; false when another replica took it first. */
+    async claim(notificationId: string, dueAt: string, leaseUntil: string): Promise<boolean> {
+      const changed = await sql.run(
+        'UPDATE notifications SET next_attempt_at = ? WHERE notification_id = ? AND next_attempt_at = ?',
+        [leaseUntil, notificationId, dueAt],
+      )
+      return changed > 0
     },
 
     async delivered(notificationId: string): Promise<void> {

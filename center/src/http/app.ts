@@ -25,6 +25,7 @@ export interface AppDeps extends AuthDeps {
   bodyLimit: number
   tokens: TokenSettings
   packages: { blobs: BlobStore; onboarding: Onboarding; notifier: Notifier }
+  callbackAllowLoopback: boolean
 }
 
 /** The center's HTTP API: health, docs, and every component's routes behind authentication. */
@@ -91,7 +92,7 @@ export function createApp(deps: AppDeps) {
   appdRoutes(api, store)
   appStoreRoutes(api, deps.sealer, store)
   edgeGalleryPackageRoutes(api, { store, ...deps.packages })
-  etsiPackageRoutes(api, { store, ...deps.packages })
+  etsiPackageRoutes(api, { store, ...deps.packages, callbackAllowLoopback: deps.callbackAllowLoopback })
 
   const document = openApiDocument(api.routes, deps.version)
   api.add(

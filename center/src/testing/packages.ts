@@ -40,7 +40,10 @@ export function uploadForm(file: string, fields: Record<string, string>): FormDa
 
 /** An HTTP server on 127.0.0.1 whose handler the test sets; it records every request it gets. */
 export async function localServer(
-  handle: (request: IncomingMessage, body: Buffer) => { status: number; body?: Buffer | string },
+  handle: (
+    request: IncomingMessage,
+    body: Buffer,
+  ) => { status: number; body?: Buffer | string; headers?: Record<string, string> },
 ) {
   const requests: { method: string; url: string; body: Buffer }[] = []
   const waiting: [number, () => void][] = []
@@ -50,7 +53,7 @@ export async function localServer(
     const body = Buffer.concat(chunks)
     requests.push({ method: request.method ?? '', url: request.url ?? '', body })
     const answer = handle(request, body)
-    response.writeHead(answer.status)
+    response.writeHead(answer.status, answer.headers)
     response.end(answer.body)
     for (const [count, resolve] of waiting) if (requests.length >= count) resolve()
   })
