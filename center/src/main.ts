@@ -1,5 +1,5 @@
+import { createLogger } from '@mecm/runtime'
 import { loadConfig } from './config'
-import { createLogger } from './log'
 import { startCenter } from './server'
 
 /** `npm start -w @mecm/center -- --listen 0.0.0.0:8080`: runs the center until SIGINT or SIGTERM. */

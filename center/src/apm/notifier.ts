@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { AppPackage } from '@mecm/protocol'
-import type { Logger } from '../log'
+import type { Logger } from '@mecm/runtime'
 import { passes } from './etsi-filter'
 import type { SubscriptionStore, SubscriptionType } from './subscription-store'
 

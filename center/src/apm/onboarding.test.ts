@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
+import { createLogger } from '@mecm/runtime'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../db/store'
-import { createLogger } from '../log'
 import { dialects, type TestDatabase, testDatabase } from '../testing/stores'
 import { blobStore } from './blob-store'
 import { defaultLimits } from './csar/archive'

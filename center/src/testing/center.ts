@@ -1,7 +1,7 @@
 import type { Role } from '@mecm/protocol'
+import { createLogger } from '@mecm/runtime'
 import { loadConfig } from '../config'
 import type { Dialect } from '../db/driver'
-import { createLogger } from '../log'
 import { type Center, startCenter } from '../server'
 import { testDatabase } from './stores'
 

@@ -1,0 +1,1 @@
+export { createLogger, type Level, type Logger } from './log'
