@@ -1,0 +1,79 @@
+import type BetterSqlite3 from 'better-sqlite3'
+
+/** The agent's schema as numbered steps, each applied once in one transaction. Never edit a released step. */
+export const migrations: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'desired and observed instances, packages, event outbox, applied commands',
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE desired_instances (
+        app_instance_id TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE observed_instances (
+        app_instance_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE packages (
+        digest TEXT PRIMARY KEY,
+        app_pkg_id TEXT NOT NULL,
+        app_class TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        added_at TEXT NOT NULL
+      );
+      CREATE INDEX packages_app_pkg ON packages (app_pkg_id);
+      CREATE TABLE event_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+      CREATE TABLE applied_commands (
+        seq INTEGER PRIMARY KEY,
+        command_id TEXT NOT NULL UNIQUE,
+        applied_at TEXT NOT NULL
+      );
+    `,
+  },
+]
+
+/** Applies the missing steps; refuses a store written by a newer agent. */
+export function migrate(db: BetterSqlite3.Database): number[] {
+  return db
+    .transaction(() => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      )
+      const applied = new Set(
+        (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version),
+      )
+      const known = Math.max(...migrations.map((step) => step.version))
+      const newest = Math.max(0, ...applied)
+      if (newest > known) {
+        throw new Error(
+          `the agent store is at schema version ${newest}, newer than this agent knows (${known}): upgrade the agent`,
+        )
+      }
+      const done: number[] = []
+      for (const step of migrations) {
+        if (applied.has(step.version)) continue
+        db.exec(step.sql)
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          step.version,
+          step.name,
+          new Date().toISOString(),
+        )
+        done.push(step.version)
+      }
+      return done
+    })
+    .immediate()
+}

@@ -1,0 +1,51 @@
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+
+/** The agent's tables, as drizzle sees them; migrations.ts creates them. */
+
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+})
+
+/** What should run: one row per app instance, from the center or from a person at the edge. */
+export const desiredInstances = sqliteTable('desired_instances', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  record: text('record').notNull(),
+  generation: integer('generation').notNull(),
+  origin: text('origin', { enum: ['center', 'edge'] }).notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/** What runs: the lifecycle status the reconciler last reached for each instance. */
+export const observedInstances = sqliteTable('observed_instances', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  status: text('status').notNull(),
+  generation: integer('generation').notNull(),
+  detail: text('detail').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/** Packages held on this host, by content digest, unpacked under the data dir. */
+export const packages = sqliteTable('packages', {
+  digest: text('digest').primaryKey(),
+  appPkgId: text('app_pkg_id').notNull(),
+  appClass: text('app_class').notNull(),
+  size: integer('size').notNull(),
+  addedAt: text('added_at').notNull(),
+})
+
+/** Events waiting for the center's acknowledgement, in order. */
+export const eventOutbox = sqliteTable('event_outbox', {
+  seq: integer('seq').primaryKey(),
+  eventId: text('event_id').notNull(),
+  kind: text('kind').notNull(),
+  body: text('body').notNull(),
+  at: text('at').notNull(),
+})
+
+/** Commands from the center already applied, by sequence number: a replayed one is skipped. */
+export const appliedCommands = sqliteTable('applied_commands', {
+  seq: integer('seq').primaryKey(),
+  commandId: text('command_id').notNull(),
+  appliedAt: text('applied_at').notNull(),
+})

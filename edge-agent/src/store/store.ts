@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import {
+  type Command,
+  DesiredInstance,
+  type EdgeEvent,
+  type EventBody,
+  type InstanceStatus,
+  instanceLifecycle,
+  type Origin,
+  transition,
+} from '@mecm/protocol'
+import BetterSqlite3 from 'better-sqlite3'
+import { asc, desc, eq, gt, lt, lte } from 'drizzle-orm'
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
+import { migrate } from './migrations'
+import * as schema from './schema'
+
+export interface ObservedInstance {
+  appInstanceId: string
+  status: InstanceStatus
+  generation: number
+  detail: string
+  updatedAt: string
+}
+
+export interface StoredPackage {
+  digest: string
+  appPkgId: string
+  appClass: string
+  size: number
+  addedAt: string
+}
+
+type Db = BetterSQLite3Database<typeof schema>
+const now = () => new Date().toISOString()
+
+function lastApplied(db: Db): number {
+  const row = db
+    .select({ seq: schema.appliedCommands.seq })
+    .from(schema.appliedCommands)
+    .orderBy(desc(schema.appliedCommands.seq))
+    .limit(1)
+    .get()
+  return row?.seq ?? 0
+}
+
+/**
+ * The agent's local state in one SQLite file (WAL, synchronous=FULL): every method is one
+ * transaction, so a kill -9 at any point leaves either all of a change or none of it.
+ *
+ * - desired: what should run, per app instance (from the center, or origin = edge)
+ * - observed: the lifecycle status reached; every change goes through the instance state
+ *   machine and puts an `instance.status` event in the outbox in the same transaction
+ * - packages: content held on this host, by digest
+ * - outbox: events for the center, with sequence numbers that are never reused; host metrics
+ *   coalesce (only the latest waits)
+ * - commands: the log of applied center commands; a command at or below the last applied
+ *   sequence is skipped, so a replay applies nothing twice
+ */
+export function openAgentStore(file: string) {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const sqlite = new BetterSqlite3(file)
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = FULL')
+  migrate(sqlite)
+  const db: Db = drizzle(sqlite, { schema })
+
+  const storeId = db.transaction((tx) => {
+    const row = tx.select().from(schema.meta).where(eq(schema.meta.key, 'store_id')).get()
+    if (row) return row.value
+    const id = randomUUID()
+    tx.insert(schema.meta).values({ key: 'store_id', value: id }).run()
+    return id
+  })
+
+  function appendEvent(tx: Db, body: EventBody): number {
+    if (body.kind === 'host.metrics')
+      tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, 'host.metrics')).run()
+    const inserted = tx
+      .insert(schema.eventOutbox)
+      .values({ eventId: randomUUID(), kind: body.kind, body: JSON.stringify(body), at: now() })
+      .returning({ seq: schema.eventOutbox.seq })
+      .get()
+    return inserted.seq
+  }
+
+  const toObserved = (row: typeof schema.observedInstances.$inferSelect): ObservedInstance => ({
+    ...row,
+    status: row.status as InstanceStatus,
+  })
+
+  return {
+    storeId,
+
+    desired: {
+      put(instance: DesiredInstance, origin: Origin): void {
+        const record = DesiredInstance.parse(instance)
+        const values = {
+          record: JSON.stringify(record),
+          generation: record.generation,
+          origin,
+          updatedAt: now(),
+        }
+        db.insert(schema.desiredInstances)
+          .values({ appInstanceId: record.appInstanceId, ...values })
+          .onConflictDoUpdate({ target: schema.desiredInstances.appInstanceId, set: values })
+          .run()
+      },
+      get(appInstanceId: string): (DesiredInstance & { origin: Origin }) | undefined {
+        const row = db
+          .select()
+          .from(schema.desiredInstances)
+          .where(eq(schema.desiredInstances.appInstanceId, appInstanceId))
+          .get()
+        return row && { ...(JSON.parse(row.record) as DesiredInstance), origin: row.origin }
+      },
+      list(): (DesiredInstance & { origin: Origin })[] {
+        return db
+          .select()
+          .from(schema.desiredInstances)
+          .orderBy(asc(schema.desiredInstances.appInstanceId))
+          .all()
+          .map((row) => ({ ...(JSON.parse(row.record) as DesiredInstance), origin: row.origin }))
+      },
+      remove(appInstanceId: string): boolean {
+        return (
+          db.delete(schema.desiredInstances).where(eq(schema.desiredInstances.appInstanceId, appInstanceId)).run()
+            .changes > 0
+        )
+      },
+    },
+
+    observed: {
+      get(appInstanceId: string): ObservedInstance | undefined {
+        const row = db
+          .select()
+          .from(schema.observedInstances)
+          .where(eq(schema.observedInstances.appInstanceId, appInstanceId))
+          .get()
+        return row && toObserved(row)
+      },
+      list(): ObservedInstance[] {
+        return db
+          .select()
+          .from(schema.observedInstances)
+          .orderBy(asc(schema.observedInstances.appInstanceId))
+          .all()
+          .map(toObserved)
+      },
+      /**
+       * Moves an instance to `to` (from NOT_INSTANTIATED when it has no row yet) through the
+       * lifecycle table, and queues the event; the same status again changes nothing.
+       */
+      record(
+        appInstanceId: string,
+        to: InstanceStatus,
+        info: { generation: number; operationId: string | null; detail?: string },
+      ): boolean {
+        return db.transaction((tx) => {
+          const row = tx
+            .select()
+            .from(schema.observedInstances)
+            .where(eq(schema.observedInstances.appInstanceId, appInstanceId))
+            .get()
+          const from = (row?.status ?? 'NOT_INSTANTIATED') as InstanceStatus
+          if (from === to && row?.generation === info.generation) return false
+          if (from !== to) transition(instanceLifecycle, from, to)
+          const values = { status: to, generation: info.generation, detail: info.detail ?? '', updatedAt: now() }
+          tx.insert(schema.observedInstances)
+            .values({ appInstanceId, ...values })
+            .onConflictDoUpdate({ target: schema.observedInstances.appInstanceId, set: values })
+            .run()
+          appendEvent(tx, {
+            kind: 'instance.status',
+            appInstanceId,
+            status: to,
+            generation: info.generation,
+            operationId: info.operationId,
+            detail: info.detail ?? '',
+          })
+          return true
+        })
+      },
+      forget(appInstanceId: string): void {
+        db.delete(schema.observedInstances).where(eq(schema.observedInstances.appInstanceId, appInstanceId)).run()
+      },
+    },
+
+    packages: {
+      add(pkg: Omit<StoredPackage, 'addedAt'>): void {
+        db.insert(schema.packages)
+          .values({ ...pkg, addedAt: now() })
+          .onConflictDoNothing()
+          .run()
+      },
+      get(digest: string): StoredPackage | undefined {
+        return db.select().from(schema.packages).where(eq(schema.packages.digest, digest)).get()
+      },
+      list(): StoredPackage[] {
+        return db.select().from(schema.packages).orderBy(asc(schema.packages.addedAt)).all()
+      },
+      remove(digest: string): boolean {
+        return db.delete(schema.packages).where(eq(schema.packages.digest, digest)).run().changes > 0
+      },
+    },
+
+    outbox: {
+      append: (body: EventBody): number => db.transaction((tx) => appendEvent(tx, body)),
+      /** Events after `seq`, oldest first, at most `limit`. */
+      after(seq: number, limit: number): EdgeEvent[] {
+        return db
+          .select()
+          .from(schema.eventOutbox)
+          .where(gt(schema.eventOutbox.seq, seq))
+          .orderBy(asc(schema.eventOutbox.seq))
+          .limit(limit)
+          .all()
+          .map((row) => ({ seq: row.seq, eventId: row.eventId, at: row.at, body: JSON.parse(row.body) as EventBody }))
+      },
+      /** The center committed everything up to `seq`: it leaves the outbox. */
+      ack(seq: number): number {
+        return db.delete(schema.eventOutbox).where(lte(schema.eventOutbox.seq, seq)).run().changes
+      },
+    },
+
+    commands: {
+      lastApplied: (): number => lastApplied(db),
+      /**
+       * Applies a command once: its effect and its log entry commit together; a command at or
+       * below the last applied sequence is skipped and false returned. Only the newest entries
+       * of the log are kept: the sequence only ever grows.
+       */
+      apply(command: Command, effect: () => void): boolean {
+        return db.transaction((tx) => {
+          if (command.seq <= lastApplied(tx)) return false
+          effect()
+          tx.insert(schema.appliedCommands)
+            .values({ seq: command.seq, commandId: command.commandId, appliedAt: now() })
+            .run()
+          tx.delete(schema.appliedCommands)
+            .where(lt(schema.appliedCommands.seq, command.seq - 1000))
+            .run()
+          return true
+        })
+      },
+    },
+
+    close(): void {
+      sqlite.close()
+    },
+  }
+}
+export type AgentStore = ReturnType<typeof openAgentStore>
