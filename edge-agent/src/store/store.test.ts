@@ -93,11 +93,8 @@ describe('the agent store', () => {
   it('applies a command once: a replay or an older one is skipped', () => {
     const store = openAgentStore(file())
     const applied: number[] = []
-    const command = (seq: number) => ({
-      ...examples.command,
-      seq,
-      commandId: `00000000-0000-4000-8000-00000000000${seq}`,
-    })
+    const command = (seq: number) =>
+      Command.parse({ ...examples.command, seq, commandId: `00000000-0000-4000-8000-00000000000${seq}` })
     expect(store.commands.apply(command(1), () => applied.push(1))).toBe(true)
     expect(store.commands.apply(command(2), () => applied.push(2))).toBe(true)
     expect(store.commands.apply(command(2), () => applied.push(22))).toBe(false)
