@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DesiredInstance, ExecDescriptor } from '@mecm/protocol'
+import { examples } from '@mecm/protocol/examples'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import type { RunSpec } from '../../plugin'
+import { execPlugin } from './exec-plugin'
+import { writeRecord } from './process-file'
+
+const root = mkdtempSync(join(tmpdir(), 'mecm-exec-'))
+const packageDir = join(root, 'package')
+const runDir = join(root, 'run')
+execFileSync('mkdir', ['-p', packageDir])
+writeFileSync(
+  join(packageDir, 'server.js'),
+  `const http = require('node:http')
+console.log('started as ' + process.env.MECM_APP_INSTANCE_ID + ' with ' + process.env.GREETING)
+if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'))
+http.createServer((q, s) => { console.log('request ' + q.url); s.end('ok') }).listen(Number(process.env.PORT), '127.0.0.1')
+`,
+)
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+let instances = 0
+async function spec(env: Record<string, string> = {}): Promise<RunSpec> {
+  const port = await freePort()
+  const id = `00000000-0000-4000-8000-${String(++instances).padStart(12, '0')}`
+  return {
+    instance: DesiredInstance.parse({
+      ...examples.desiredInstance,
+      appInstanceId: id,
+      parameters: { GREETING: 'hello' },
+    }),
+    packageDir,
+    exec: ExecDescriptor.parse({
+      command: process.execPath,
+      args: ['server.js'],
+      env: { PORT: String(port), ...env },
+      healthCheck: { http: { port, path: '/healthz' }, intervalSeconds: 1, timeoutSeconds: 1 },
+    }),
+    env: { MECM_APP_INSTANCE_ID: id },
+  }
+}
+
+const collect = async (lines: AsyncIterable<string>) => {
+  const all: string[] = []
+  for await (const line of lines) all.push(line)
+  return all
+}
+
+describe('the exec plugin', () => {
+  const plugin = execPlugin({ runDir, stopTimeoutMs: 500 })
+
+  it('runs an app as a process, healthy once it answers, with the parameters and injected variables', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    expect((await plugin.observe(id, app)).state).toBe('absent')
+    await plugin.instantiate(app)
+    await vi.waitFor(async () =>
+      expect(await plugin.observe(id, app)).toMatchObject({ state: 'running', healthy: true }),
+    )
+    expect(await collect(plugin.logs(id, { tail: 5 }))).toContain(`started as ${id} with hello`)
+    await plugin.terminate(id)
+  })
+
+  it('does nothing when asked to run an instance that runs', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    await plugin.instantiate(app)
+    const first = JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8')).pid
+    await plugin.instantiate(app)
+    await plugin.start(app)
+    expect(JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8')).pid).toBe(first)
+    await plugin.terminate(id)
+  })
+
+  it('finds its processes again after an agent restart, and stops them', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    await plugin.instantiate(app)
+    const pid = JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8')).pid as number
+    const restarted = execPlugin({ runDir, stopTimeoutMs: 500 })
+    expect((await restarted.observe(id)).detail).toBe(`pid ${pid}`)
+    await restarted.stop(id)
+    expect((await restarted.observe(id)).state).toBe('absent')
+    expect(existsSync(`/proc/${pid}`)).toBe(false)
+    await restarted.terminate(id)
+    expect(existsSync(join(runDir, id))).toBe(false)
+  })
+
+  it('kills an app that ignores SIGTERM once the stop timeout passes', async () => {
+    const app = await spec({ IGNORE_TERM: '1' })
+    const id = app.instance.appInstanceId
+    await plugin.instantiate(app)
+    await vi.waitFor(async () => expect((await collect(plugin.logs(id, { tail: 5 }))).join()).toContain('started'))
+    await plugin.stop(id)
+    expect((await plugin.observe(id)).state).toBe('absent')
+    expect(await collect(plugin.logs(id, { tail: 5 }))).toContain('ignoring SIGTERM')
+    await plugin.terminate(id)
+  })
+
+  it('does not take a reused pid for its app', async () => {
+    const id = '00000000-0000-4000-8000-99999999999a'
+    execFileSync('mkdir', ['-p', join(runDir, id)])
+    writeRecord(join(runDir, id, 'process.json'), { pid: process.pid, startTime: 'not this one', startedAt: '' })
+    expect((await plugin.observe(id)).state).toBe('exited')
+    await plugin.terminate(id)
+    expect(existsSync(`/proc/${process.pid}`)).toBe(true)
+  })
+
+  it('follows the log as the app writes it', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    await plugin.instantiate(app)
+    await vi.waitFor(async () => expect((await plugin.observe(id, app)).healthy).toBe(true))
+    const controller = new AbortController()
+    const seen: string[] = []
+    const following = (async () => {
+      for await (const line of plugin.logs(id, { tail: 0, follow: true, signal: controller.signal })) {
+        seen.push(line)
+        if (line === 'request /ping') controller.abort()
+      }
+    })()
+    const port = app.exec?.env.PORT
+    await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.text())
+    await following
+    expect(seen).toContain('request /ping')
+    await plugin.terminate(id)
+  })
+
+  it('rotates a log past its size while the app keeps writing to it', async () => {
+    const small = execPlugin({ runDir, stopTimeoutMs: 500, maxLogBytes: 10, keepLogs: 2 })
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    await small.instantiate(app)
+    await vi.waitFor(async () => expect((await small.observe(id, app)).healthy).toBe(true))
+    small.rotateLogs(id)
+    expect(readFileSync(join(runDir, id, 'app.log.1'), 'utf8')).toContain('started as')
+    await fetch(`http://127.0.0.1:${app.exec?.env.PORT}/after-rotation`).then((r) => r.text())
+    await vi.waitFor(() =>
+      expect(readFileSync(join(runDir, id, 'app.log'), 'utf8')).toContain('request /after-rotation'),
+    )
+    await small.terminate(id)
+  })
+
+  it('says why it cannot start an app', async () => {
+    const app = await spec()
+    await expect(
+      plugin.instantiate({ ...app, exec: { ...(app.exec as ExecDescriptor), command: '/no/such/binary' } }),
+    ).rejects.toThrow('could not start /no/such/binary')
+    await expect(plugin.instantiate({ ...app, exec: undefined })).rejects.toThrow('has no exec descriptor')
+    await plugin.terminate(app.instance.appInstanceId)
+  })
+})

@@ -1,0 +1,39 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+
+/** What the exec plugin keeps of a process it started, so that a restarted agent can find it again. */
+export interface ProcessRecord {
+  pid: number
+  /** Field 22 of /proc/<pid>/stat: tells the process apart from a later one given the same pid. */
+  startTime: string
+  startedAt: string
+}
+
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the command name (field 2) may hold spaces and parentheses: count fields after the last ")"
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const state = fields[0]
+    return state === 'Z' || state === 'X' ? undefined : fields[19]
+  } catch {
+    return undefined
+  }
+}
+
+export function isAlive(record: ProcessRecord): boolean {
+  return procStartTime(record.pid) === record.startTime
+}
+
+export function readRecord(file: string): ProcessRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ProcessRecord
+  } catch {
+    return undefined
+  }
+}
+
+/** Written whole or not at all (rename), so a kill -9 never leaves half a record. */
+export function writeRecord(file: string, record: ProcessRecord): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(record))
+  renameSync(`${file}.tmp`, file)
+}
