@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DesiredInstance, ExecDescriptor } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { freePort, helloApp } from '../../../testing/apps'
 import type { RunSpec } from '../../plugin'
 import { execPlugin } from './exec-plugin'
 import { writeRecord } from './process-file'
@@ -13,24 +13,8 @@ import { writeRecord } from './process-file'
 const root = mkdtempSync(join(tmpdir(), 'mecm-exec-'))
 const packageDir = join(root, 'package')
 const runDir = join(root, 'run')
-execFileSync('mkdir', ['-p', packageDir])
-writeFileSync(
-  join(packageDir, 'server.js'),
-  `const http = require('node:http')
-console.log('started as ' + process.env.MECM_APP_INSTANCE_ID + ' with ' + process.env.GREETING)
-if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'))
-http.createServer((q, s) => { console.log('request ' + q.url); s.end('ok') }).listen(Number(process.env.PORT), '127.0.0.1')
-`,
-)
+helloApp(packageDir)
 afterAll(() => rmSync(root, { recursive: true, force: true }))
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 let instances = 0
 async function spec(env: Record<string, string> = {}): Promise<RunSpec> {

@@ -1,0 +1,172 @@
+import { canTransition, type DesiredInstance, type InstanceStatus, instanceLifecycle } from '@mecm/protocol'
+import type { Logger } from '@mecm/runtime'
+import type { AgentStore } from '../store/store'
+import type { Plugin, RunSpec } from './plugin'
+
+export interface ReconcilerDeps {
+  store: AgentStore
+  /** The plugin that runs this host's apps (one VIM kind per host). */
+  plugin: Plugin
+  /** The unpacked, verified package and what the plugin needs from it. */
+  prepare(instance: DesiredInstance): Promise<Omit<RunSpec, 'instance'>>
+  log: Logger
+  /** First retry after a failure; doubles up to maxBackoffMs. */
+  backoffMs?: number
+  maxBackoffMs?: number
+  now?: () => number
+}
+
+type Outcome = 'moved' | 'settled' | 'waiting'
+
+/**
+ * Level-triggered: compares each instance's desired state with what it observed, and takes one
+ * step of the instance lifecycle at a time through the plugin, recording every status first
+ * (so a killed agent resumes from it; plugin calls are idempotent). One step at a time per
+ * instance; failures are retried with exponential backoff.
+ */
+export function reconciler(deps: ReconcilerDeps) {
+  const { store, log } = deps
+  const now = deps.now ?? Date.now
+  const busy = new Set<string>()
+  const failures = new Map<string, { attempts: number; retryAt: number }>()
+  const reported = new Set<string>()
+
+  function failed(id: string): number {
+    const previous = failures.get(id)?.attempts ?? 0
+    const wait = Math.min((deps.backoffMs ?? 1000) * 2 ** previous, deps.maxBackoffMs ?? 60_000)
+    failures.set(id, { attempts: previous + 1, retryAt: now() + wait })
+    return wait
+  }
+
+  function report(instance: DesiredInstance | undefined, outcome: 'COMPLETED' | 'FAILED', error: string | null) {
+    if (!instance?.operationId) return
+    const key = `${instance.operationId}:${instance.generation}:${outcome}`
+    if (reported.has(key)) return
+    reported.add(key)
+    store.outbox.append({
+      kind: 'operation.result',
+      operationId: instance.operationId,
+      appInstanceId: instance.appInstanceId,
+      outcome,
+      error,
+    })
+  }
+
+  /** One step for one instance. */
+  async function step(id: string): Promise<Outcome> {
+    const desired = store.desired.get(id)
+    const observed = store.observed.get(id)
+    const target = desired?.targetState ?? 'NOT_INSTANTIATED'
+    const status: InstanceStatus = observed?.status ?? 'NOT_INSTANTIATED'
+    const info = {
+      generation: desired?.generation ?? observed?.generation ?? 1,
+      operationId: desired?.operationId ?? null,
+    }
+    const move = (to: InstanceStatus, detail = '') => {
+      store.observed.record(id, to, { ...info, detail })
+      return 'moved' as const
+    }
+    const retryAt = failures.get(id)?.retryAt ?? 0
+
+    if (status === 'NOT_INSTANTIATED') {
+      if (target !== 'NOT_INSTANTIATED') return move('INSTANTIATING')
+      if (desired) store.desired.remove(id)
+      if (observed) store.observed.forget(id)
+      report(desired, 'COMPLETED', null)
+      return 'settled'
+    }
+    if (status === 'FAILED') {
+      if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
+      if (now() < retryAt) return 'waiting'
+      return move('INSTANTIATING', 'retrying')
+    }
+    const { plugin } = deps
+    if (status === 'TERMINATING') {
+      await plugin.terminate(id)
+      failures.delete(id)
+      return move('NOT_INSTANTIATED')
+    }
+    // an instance nobody wants any more (its desired record was removed) is terminated
+    if (!desired) {
+      return move(canTransition(instanceLifecycle, status, 'TERMINATING') ? 'TERMINATING' : 'FAILED', 'not desired')
+    }
+    const spec: RunSpec = { instance: desired, ...(await deps.prepare(desired)) }
+
+    switch (status) {
+      case 'INSTANTIATING':
+      case 'STARTING': {
+        await (status === 'INSTANTIATING' ? plugin.instantiate(spec) : plugin.start(spec))
+        const seen = await plugin.observe(id, spec)
+        if (seen.state !== 'running') throw new Error(seen.detail)
+        if (!seen.healthy) return 'waiting'
+        failures.delete(id)
+        return move('STARTED', seen.detail)
+      }
+      case 'STARTED': {
+        if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
+        if (target === 'STOPPED') return move('STOPPING')
+        const seen = await plugin.observe(id, spec)
+        if (seen.state !== 'running') {
+          const restart = spec.exec?.restart ?? 'on-failure'
+          return restart === 'never' ? 'settled' : move('FAILED', seen.detail)
+        }
+        report(desired, 'COMPLETED', null)
+        return 'settled'
+      }
+      case 'STOPPING':
+        await plugin.stop(id)
+        return move('STOPPED')
+      case 'STOPPED':
+        if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
+        if (target === 'STARTED') return move('STARTING')
+        report(desired, 'COMPLETED', null)
+        return 'settled'
+    }
+    return 'settled'
+  }
+
+  /** Steps one instance until it settles or has to wait; never two at once for one instance. */
+  async function reconcile(id: string): Promise<void> {
+    if (busy.has(id)) return
+    busy.add(id)
+    try {
+      for (let steps = 0; steps < 16; steps++) {
+        let outcome: Outcome
+        try {
+          outcome = await step(id)
+        } catch (error) {
+          const message = (error as Error).message
+          const wait = failed(id)
+          log.warn('instance step failed', { appInstanceId: id, error: message, retryInMs: wait })
+          const current = store.observed.get(id)?.status
+          if (current && canTransition(instanceLifecycle, current, 'FAILED')) {
+            store.observed.record(id, 'FAILED', {
+              generation: store.desired.get(id)?.generation ?? 1,
+              operationId: store.desired.get(id)?.operationId ?? null,
+              detail: message,
+            })
+          }
+          report(store.desired.get(id), 'FAILED', message)
+          return
+        }
+        if (outcome !== 'moved') return
+      }
+    } finally {
+      busy.delete(id)
+    }
+  }
+
+  return {
+    reconcile,
+
+    /** One pass over every instance the store knows, desired or observed. */
+    async reconcileAll(): Promise<void> {
+      const ids = new Set([
+        ...store.desired.list().map((d) => d.appInstanceId),
+        ...store.observed.list().map((o) => o.appInstanceId),
+      ])
+      await Promise.all([...ids].map(reconcile))
+    },
+  }
+}
+export type Reconciler = ReturnType<typeof reconciler>
