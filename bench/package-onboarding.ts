@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
-import { writePackage } from '@mecm/center'
+import { writePackage } from '@mecm/csar'
 
 const MIB = Number(process.env.MECM_BENCH_PACKAGE_MIB ?? 1024)
 const root = join(import.meta.dirname, '..')

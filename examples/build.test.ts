@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defaultLimits, readPackage } from '@mecm/center'
+import { defaultLimits, readPackage } from '@mecm/csar'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildExamples } from './build'
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type PackageSpec, writePackage } from '@mecm/center'
+import { type PackageSpec, writePackage } from '@mecm/csar'
 
 const here = import.meta.dirname
 const file = (...path: string[]) => readFileSync(join(here, ...path))

@@ -4,7 +4,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ApiError } from '../errors'
+import { ApiError } from '@mecm/runtime'
 
 /**
  * Content-addressed blobs (packages, images) under <data-dir>/blobs/sha256/ab/<digest>.

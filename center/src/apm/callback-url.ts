@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { badRequest } from '../errors'
+import { badRequest } from '@mecm/runtime'
 
 /** Loopback, link-local (cloud metadata lives there), unspecified and multicast addresses. */
 function isInternal(address: string): boolean {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
+import { ApiError, notFound } from '@mecm/runtime'
 import type { Context } from 'hono'
-import { ApiError, notFound } from '../errors'
 import type { BlobStore } from './blob-store'
 
 /** One byte range of `size` bytes, from a Range header; null when the header asks for none we serve. */

@@ -1,5 +1,5 @@
 import type { AppPackage } from '@mecm/protocol'
-import { badRequest } from '../errors'
+import { badRequest } from '@mecm/runtime'
 
 /**
  * ETSI GS MEC 009 attribute-based filtering: `(op,attr,value[,value...])` expressions joined by

@@ -1,7 +1,7 @@
 import type { AppPackage, PackageArtifact, SwImageDescriptor } from '@mecm/protocol'
+import { badRequest, conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { badRequest, conflict, notFound } from '../errors'
 import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
 import { checkCallbackUrl } from './callback-url'

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream'
+import { defaultLimits } from '@mecm/csar'
 import { createLogger } from '@mecm/runtime'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../db/store'
 import { dialects, type TestDatabase, testDatabase } from '../testing/stores'
 import { blobStore } from './blob-store'
-import { defaultLimits } from './csar/archive'
 import { notifier } from './notifier'
 import { onboarding } from './onboarding'
 

@@ -14,9 +14,9 @@ import {
   type SwImageDescriptor,
   transition,
 } from '@mecm/protocol'
+import { conflict } from '@mecm/runtime'
 import { isUniqueViolation, type Sql } from '../db/driver'
 import { decodeCursor, json, now, type Page, pageOf, parsed } from '../db/rows'
-import { conflict } from '../errors'
 
 /** What onboarding found in the content, kept with the record. */
 export interface PackageDetails {

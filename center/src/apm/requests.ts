@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
+import { ApiError, badRequest, notFound } from '@mecm/runtime'
 import type { Context } from 'hono'
 import type { Store } from '../db/store'
-import { ApiError, badRequest, notFound } from '../errors'
 import type { StoredPackage } from './package-store'
 
 /** The request body as a Node stream: the raw socket stream on the Node server, else the web body. */

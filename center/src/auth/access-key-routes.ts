@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { notFound } from '@mecm/runtime'
 import { z } from 'zod'
-import { notFound } from '../errors'
 import type { Api } from '../http/route'
 import type { AuthDeps } from './authenticate'
 

@@ -1,6 +1,6 @@
+import { ApiError, unauthorized } from '@mecm/runtime'
 import type { MiddlewareHandler } from 'hono'
 import type { Store } from '../db/store'
-import { ApiError, unauthorized } from '../errors'
 import type { Env, Principal } from '../http/route'
 import type { Sealer } from '../secrets'
 import { parseSignatureHeader, SIGNING_SCHEME, SIGNING_SKEW_MS, signatureMatches } from './signing'

@@ -1,7 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Password, User } from '@mecm/protocol'
+import { ApiError, unauthorized } from '@mecm/runtime'
 import { z } from 'zod'
-import { ApiError, unauthorized } from '../errors'
 import type { Api } from '../http/route'
 import type { AuthDeps } from './authenticate'
 import { loginThrottle } from './login-throttle'

@@ -1,7 +1,7 @@
 import { NewUser, Tenant, TenantId, TenantName, User, Uuid } from '@mecm/protocol'
+import { conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { conflict, notFound } from '../errors'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
 import { hashPassword } from './password'

@@ -1,7 +1,7 @@
 import type { Role, Tenant, User } from '@mecm/protocol'
+import { conflict } from '@mecm/runtime'
 import { isUniqueViolation, type Sql } from '../db/driver'
 import { decodeCursor, newId, now, type Page, pageOf } from '../db/rows'
-import { conflict } from '../errors'
 
 interface TenantRow {
   tenant_id: string

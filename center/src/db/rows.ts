@@ -1,6 +1,6 @@
 /** Small helpers every store module uses to write and read rows. */
 import { randomUUID } from 'node:crypto'
-import { badRequest } from '../errors'
+import { badRequest } from '@mecm/runtime'
 
 export const newId = (): string => randomUUID()
 export const now = (): string => new Date().toISOString()

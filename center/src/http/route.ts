@@ -1,7 +1,7 @@
 import type { Role } from '@mecm/protocol'
+import { badRequest, forbidden, notFound, unauthorized } from '@mecm/runtime'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
-import { badRequest, forbidden, notFound, unauthorized } from '../errors'
 import { invalid } from './problem'
 
 /** Who is calling, as the authentication middleware established it. */

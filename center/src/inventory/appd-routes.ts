@@ -1,7 +1,7 @@
 import { AppdConfiguration, TenantId, Uuid } from '@mecm/protocol'
+import { conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { conflict, notFound } from '../errors'
 import type { Api, Principal } from '../http/route'
 
 const tag = 'inventory: app rules'

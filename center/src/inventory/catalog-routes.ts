@@ -1,6 +1,6 @@
+import { badRequest, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { badRequest, notFound } from '../errors'
 import type { Api } from '../http/route'
 import type { Sealer } from '../secrets'
 import { AppRepoInput, AppStoreInput } from './catalog'

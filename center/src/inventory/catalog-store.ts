@@ -1,6 +1,6 @@
+import { conflict } from '@mecm/runtime'
 import { isUniqueViolation, type Sql } from '../db/driver'
 import { json, now, parsed } from '../db/rows'
-import { conflict } from '../errors'
 
 /**
  * App stores and app repositories: admin-managed records keyed by address, each with a

@@ -1,7 +1,7 @@
 import { HwCapability, Uuid } from '@mecm/protocol'
+import { badRequest, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { badRequest, notFound } from '../errors'
 import type { Api } from '../http/route'
 import { HostPath, hostIn } from './host-routes'
 

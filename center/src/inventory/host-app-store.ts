@@ -1,6 +1,6 @@
+import { conflict } from '@mecm/runtime'
 import { isUniqueViolation, type Sql } from '../db/driver'
 import { json, now, parsed } from '../db/rows'
-import { conflict } from '../errors'
 
 /** What the inventory knows of an app on a host (EdgeGallery's mecapplicationinventory). */
 export interface HostApp {

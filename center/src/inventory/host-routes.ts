@@ -1,7 +1,7 @@
 import { HostStatus, IpAddress, MecHost, TenantId } from '@mecm/protocol'
+import { badRequest, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
-import { badRequest, notFound } from '../errors'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
 import { HostBody } from './edgegallery'

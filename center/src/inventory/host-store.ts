@@ -1,8 +1,8 @@
 import type { HostStatus, HwCapability, Labels, MecHost, MecHostInput, VimKind } from '@mecm/protocol'
+import { conflict } from '@mecm/runtime'
 import type { z } from 'zod'
 import { isUniqueViolation, type Sql, type SqlValue } from '../db/driver'
 import { decodeCursor, json, newId, now, type Page, pageOf, parsed } from '../db/rows'
-import { conflict } from '../errors'
 import { type LabelRequirement, labelConditions } from './label-selector'
 
 interface HostRow {

@@ -1,4 +1,4 @@
-import { badRequest } from '../errors'
+import { badRequest } from '@mecm/runtime'
 
 /**
  * Kubernetes label selectors: `zone=south`, `tier!=gold`, `gpu`, `!legacy`,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { type PackageSpec, writePackage } from '../apm/csar/build'
+import { type PackageSpec, writePackage } from '@mecm/csar'
 
 /** A small valid exec package. */
 export function helloSpec(overrides: Partial<PackageSpec> = {}): PackageSpec {

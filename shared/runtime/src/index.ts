@@ -1,1 +1,2 @@
+export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized } from './errors'
 export { createLogger, type Level, type Logger } from './log'

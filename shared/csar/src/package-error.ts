@@ -1,4 +1,4 @@
-import { ApiError } from '../../errors'
+import { ApiError } from '@mecm/runtime'
 
 /** A package that cannot be onboarded: 422 with what is wrong with it, where. */
 export class PackageError extends ApiError {

@@ -1,0 +1,5 @@
+export { type Archive, type ArchiveLimits, defaultLimits, openArchive } from './archive'
+export { type AppdSpec, appdTemplate, type PackageSpec, writePackage } from './build'
+export { type PackageContent, type ReadOptions, readPackage } from './csar'
+export { PackageError } from './package-error'
+export { writeZip, ZipWriter, zipBuffer } from './zip-writer'
