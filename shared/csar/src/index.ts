@@ -2,4 +2,5 @@ export { type Archive, type ArchiveLimits, defaultLimits, openArchive } from './
 export { type AppdSpec, appdTemplate, type PackageSpec, writePackage } from './build'
 export { type PackageContent, type ReadOptions, readPackage } from './csar'
 export { PackageError } from './package-error'
+export { unpackPackage } from './unpack'
 export { writeZip, ZipWriter, zipBuffer } from './zip-writer'
