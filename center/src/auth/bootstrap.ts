@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '@mecm/runtime'
-import { ApiError } from '@mecm/runtime'
+import { ApiError, hashPassword } from '@mecm/runtime'
 import type { Store } from '../db/store'
-import { hashPassword } from './password'
 
 export const SYSTEM_TENANT = 'system'
 

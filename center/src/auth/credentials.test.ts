@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { hashPassword, verifyPassword } from '@mecm/runtime'
 import { describe, expect, it } from 'vitest'
 import { sealer } from '../secrets'
-import { hashPassword, verifyPassword } from './password'
 import { canonicalRequest, parseSignatureHeader, signatureMatches, signingHeaders } from './signing'
 import { hashToken, signToken, verifyToken } from './tokens'
 

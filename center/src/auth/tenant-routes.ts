@@ -1,10 +1,9 @@
 import { NewUser, Tenant, TenantId, TenantName, User, Uuid } from '@mecm/protocol'
-import { conflict, notFound } from '@mecm/runtime'
+import { conflict, hashPassword, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
-import { hashPassword } from './password'
 
 const tag = 'auth'
 

@@ -43,6 +43,14 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 2,
+    name: 'package details, local sessions',
+    sql: `
+      ALTER TABLE packages ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+    `,
+  },
 ]
 
 /** Applies the missing steps; refuses a store written by a newer agent. */

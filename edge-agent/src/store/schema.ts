@@ -32,6 +32,14 @@ export const packages = sqliteTable('packages', {
   appClass: text('app_class').notNull(),
   size: integer('size').notNull(),
   addedAt: text('added_at').notNull(),
+  /** What onboarding read from the package: its APPD name and version, exec descriptor, artifacts (JSON). */
+  details: text('details').notNull(),
+})
+
+/** Signed-in sessions of the local API, by token hash. */
+export const sessions = sqliteTable('sessions', {
+  tokenHash: text('token_hash').primaryKey(),
+  expiresAt: text('expires_at').notNull(),
 })
 
 /** Events waiting for the center's acknowledgement, in order. */

@@ -23,13 +23,22 @@ describe('the agent store', () => {
     const first = openAgentStore(path)
     first.desired.put(desired, 'center')
     first.observed.record(id, 'INSTANTIATING', { generation: 1, operationId: null })
-    first.packages.add({ digest: examples.digest, appPkgId: examples.appPkgId, appClass: 'exec', size: 10 })
+    first.packages.add({
+      digest: examples.digest,
+      appPkgId: examples.appPkgId,
+      appClass: 'exec',
+      size: 10,
+      details: { appName: 'hello', appSoftVersion: '1', exec: null, artifacts: [] },
+    })
     first.close()
     const again = openAgentStore(path)
     expect(again.storeId).toBe(first.storeId)
     expect(again.desired.get(id)).toMatchObject({ appInstanceId: id, origin: 'center', generation: 1 })
     expect(again.observed.get(id)?.status).toBe('INSTANTIATING')
-    expect(again.packages.get(examples.digest)?.appPkgId).toBe(examples.appPkgId)
+    expect(again.packages.get(examples.digest)).toMatchObject({
+      appPkgId: examples.appPkgId,
+      details: { appName: 'hello' },
+    })
     again.close()
   })
 

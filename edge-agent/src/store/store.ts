@@ -6,9 +6,11 @@ import {
   DesiredInstance,
   type EdgeEvent,
   type EventBody,
+  type ExecDescriptor,
   type InstanceStatus,
   instanceLifecycle,
   type Origin,
+  type PackageArtifact,
   transition,
 } from '@mecm/protocol'
 import BetterSqlite3 from 'better-sqlite3'
@@ -25,12 +27,20 @@ export interface ObservedInstance {
   updatedAt: string
 }
 
+export interface PackageDetails {
+  appName: string
+  appSoftVersion: string
+  exec: ExecDescriptor | null
+  artifacts: PackageArtifact[]
+}
+
 export interface StoredPackage {
   digest: string
   appPkgId: string
   appClass: string
   size: number
   addedAt: string
+  details: PackageDetails
 }
 
 type Db = BetterSQLite3Database<typeof schema>
@@ -86,6 +96,11 @@ export function openAgentStore(file: string) {
       .get()
     return inserted.seq
   }
+
+  const toPackage = (row: typeof schema.packages.$inferSelect): StoredPackage => ({
+    ...row,
+    details: JSON.parse(row.details) as PackageDetails,
+  })
 
   const toObserved = (row: typeof schema.observedInstances.$inferSelect): ObservedInstance => ({
     ...row,
@@ -192,15 +207,20 @@ export function openAgentStore(file: string) {
     packages: {
       add(pkg: Omit<StoredPackage, 'addedAt'>): void {
         db.insert(schema.packages)
-          .values({ ...pkg, addedAt: now() })
+          .values({ ...pkg, details: JSON.stringify(pkg.details), addedAt: now() })
           .onConflictDoNothing()
           .run()
       },
       get(digest: string): StoredPackage | undefined {
-        return db.select().from(schema.packages).where(eq(schema.packages.digest, digest)).get()
+        const row = db.select().from(schema.packages).where(eq(schema.packages.digest, digest)).get()
+        return row && toPackage(row)
+      },
+      byAppPkgId(appPkgId: string): StoredPackage | undefined {
+        const row = db.select().from(schema.packages).where(eq(schema.packages.appPkgId, appPkgId)).get()
+        return row && toPackage(row)
       },
       list(): StoredPackage[] {
-        return db.select().from(schema.packages).orderBy(asc(schema.packages.addedAt)).all()
+        return db.select().from(schema.packages).orderBy(asc(schema.packages.addedAt)).all().map(toPackage)
       },
       remove(digest: string): boolean {
         return db.delete(schema.packages).where(eq(schema.packages.digest, digest)).run().changes > 0
@@ -245,6 +265,30 @@ export function openAgentStore(file: string) {
             .run()
           return true
         })
+      },
+    },
+
+    /** The local admin's password hash, and the API's sessions (tokens kept as hashes). */
+    local: {
+      adminPasswordHash(): string | undefined {
+        return db.select().from(schema.meta).where(eq(schema.meta.key, 'admin_password')).get()?.value
+      },
+      setAdminPasswordHash(hash: string): void {
+        db.insert(schema.meta)
+          .values({ key: 'admin_password', value: hash })
+          .onConflictDoUpdate({ target: schema.meta.key, set: { value: hash } })
+          .run()
+      },
+      addSession(tokenHash: string, expiresAt: string): void {
+        db.delete(schema.sessions).where(lt(schema.sessions.expiresAt, now())).run()
+        db.insert(schema.sessions).values({ tokenHash, expiresAt }).run()
+      },
+      sessionValid(tokenHash: string): boolean {
+        const row = db.select().from(schema.sessions).where(eq(schema.sessions.tokenHash, tokenHash)).get()
+        return row !== undefined && row.expiresAt > now()
+      },
+      endSession(tokenHash: string): void {
+        db.delete(schema.sessions).where(eq(schema.sessions.tokenHash, tokenHash)).run()
       },
     },
 

@@ -1,2 +1,3 @@
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized } from './errors'
 export { createLogger, type Level, type Logger } from './log'
+export { decoyHash, hashPassword, verifyPassword } from './password'
