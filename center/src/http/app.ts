@@ -1,5 +1,5 @@
 import type { Logger } from '@mecm/runtime'
-import { ApiError, conflict, notFound, unauthorized } from '@mecm/runtime'
+import { ApiError, conflict, notFound, problemResponse, unauthorized } from '@mecm/runtime'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { BlobStore } from '../apm/blob-store'
@@ -16,7 +16,6 @@ import { hostAppRoutes } from '../inventory/host-app-routes'
 import { hostRoutes } from '../inventory/host-routes'
 import { docsPage } from './docs-page'
 import { openApiDocument } from './openapi'
-import { problemResponse } from './problem'
 import { Api, type Env } from './route'
 
 export interface AppDeps extends AuthDeps {

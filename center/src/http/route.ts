@@ -1,8 +1,7 @@
 import type { Role } from '@mecm/protocol'
-import { badRequest, forbidden, notFound, unauthorized } from '@mecm/runtime'
+import { badRequest, forbidden, invalid, notFound, unauthorized } from '@mecm/runtime'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
-import { invalid } from './problem'
 
 /** Who is calling, as the authentication middleware established it. */
 export interface Principal {

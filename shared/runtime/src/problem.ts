@@ -1,6 +1,6 @@
 import type { Problem } from '@mecm/protocol'
-import { type ApiError, badRequest } from '@mecm/runtime'
 import type { z } from 'zod'
+import { type ApiError, badRequest } from './errors'
 
 /** An RFC 9457 problem response. */
 export function problemResponse(error: ApiError, instance?: string): Response {

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { VimKind } from '@mecm/protocol'
+import { z } from 'zod'
+
+/**
+ * The agent's configuration: flags, then environment, then the config file, then defaults.
+ *   --config / MEPM_CONFIG             a JSON file with any of the keys below
+ *   --listen / MEPM_LISTEN             local API address (127.0.0.1:8090)
+ *   --data-dir / MEPM_DATA_DIR         store, packages, app processes and logs (./data/mepm)
+ *   --center / MEPM_CENTER_URL         the center to sync with; none: the agent runs on its own
+ *   MEPM_VIM                           exec | kubernetes | openstack (exec)
+ *   MEPM_ADMIN_PASSWORD                the local admin's password (generated and logged once)
+ *   MEPM_LOG_LEVEL                     debug | info | warn | error | silent (info)
+ */
+export const AgentConfig = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  dataDir: z.string().min(1),
+  centerUrl: z.url().optional(),
+  vim: VimKind,
+  adminPassword: z.string().min(8, 'MEPM_ADMIN_PASSWORD must be at least 8 characters').optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  reconcileMs: z.coerce.number().int().min(50),
+})
+export type AgentConfig = z.infer<typeof AgentConfig>
+
+export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      center: { type: 'string' },
+    },
+    strict: true,
+  })
+  const path = values.config ?? env.MEPM_CONFIG
+  let file: Record<string, string> = {}
+  if (path) {
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8'))
+    } catch (error) {
+      throw new Error(`cannot read the config file ${path}: ${(error as Error).message}`)
+    }
+  }
+  const listen = values.listen ?? env.MEPM_LISTEN ?? file.listen ?? '127.0.0.1:8090'
+  const colon = listen.lastIndexOf(':')
+  const parsed = AgentConfig.safeParse({
+    host: listen.slice(0, colon).replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: listen.slice(colon + 1),
+    dataDir: values['data-dir'] ?? env.MEPM_DATA_DIR ?? file.dataDir ?? './data/mepm',
+    centerUrl: values.center ?? env.MEPM_CENTER_URL ?? file.centerUrl,
+    vim: env.MEPM_VIM ?? file.vim ?? 'exec',
+    adminPassword: env.MEPM_ADMIN_PASSWORD ?? file.adminPassword,
+    logLevel: env.MEPM_LOG_LEVEL ?? file.logLevel ?? 'info',
+    reconcileMs: env.MEPM_RECONCILE_MS ?? file.reconcileMs ?? 2000,
+  })
+  if (!parsed.success)
+    throw new Error(
+      `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    )
+  return parsed.data
+}

@@ -1,0 +1,93 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { type ArchiveLimits, defaultLimits, readPackage, unpackPackage } from '@mecm/csar'
+import type { DesiredInstance } from '@mecm/protocol'
+import { ApiError, notFound } from '@mecm/runtime'
+import type { RunSpec } from '../lcm/plugin'
+import type { AgentStore, StoredPackage } from '../store/store'
+
+export interface PackageManagerOptions {
+  dataDir: string
+  store: AgentStore
+  limits?: ArchiveLimits
+  uploadLimit?: number
+  trustAnchor?: string
+}
+
+/**
+ * Packages on this host, by content digest: a package file is streamed to disk while hashed,
+ * checked as the center checks it (archive safety, manifest hashes, signature), and unpacked
+ * whole under <data-dir>/packages/<digest>/ before it is recorded.
+ */
+export function packageManager(options: PackageManagerOptions) {
+  const root = join(options.dataDir, 'packages')
+  const limits = options.limits ?? defaultLimits
+  const dirOf = (digest: string) => join(root, digest)
+
+  return {
+    dirOf,
+
+    /** Adds a package from a stream; resolves to its record (the existing one for content already held). */
+    async add(source: Readable): Promise<StoredPackage> {
+      await mkdir(join(root, '.incoming'), { recursive: true })
+      const file = join(root, '.incoming', `${randomUUID()}.csar`)
+      const hash = createHash('sha256')
+      let size = 0
+      const max = options.uploadLimit ?? 4 * 1024 ** 3
+      try {
+        await pipeline(
+          source,
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+              size += chunk.length
+              if (size > max) throw new ApiError(413, 'Content Too Large', `the package is larger than ${max} bytes`)
+              hash.update(chunk)
+              yield chunk
+            }
+          },
+          createWriteStream(file),
+        )
+        const digest = hash.digest('hex')
+        const known = options.store.packages.get(digest)
+        if (known) return known
+        const content = await readPackage(file, {
+          limits,
+          ...(options.trustAnchor ? { trustAnchor: options.trustAnchor } : {}),
+        })
+        await unpackPackage(file, dirOf(digest), limits)
+        options.store.packages.add({
+          digest,
+          appPkgId: digest.slice(0, 32),
+          appClass: content.appClass,
+          size,
+          details: {
+            appName: content.appd.appName,
+            appSoftVersion: content.appd.appSoftVersion,
+            exec: content.exec ?? null,
+            artifacts: content.artifacts,
+          },
+        })
+        await rename(file, join(root, `${digest}.csar`)).catch(() => undefined)
+        return options.store.packages.get(digest) as StoredPackage
+      } finally {
+        await rm(file, { force: true })
+      }
+    },
+
+    /** What a plugin needs to run an instance of a package held here. */
+    async prepare(instance: DesiredInstance): Promise<Omit<RunSpec, 'instance'>> {
+      const pkg = options.store.packages.get(instance.packageDigest)
+      if (!pkg) throw notFound(`package ${instance.packageDigest} is not on this host`)
+      return {
+        packageDir: dirOf(pkg.digest),
+        ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
+        env: { MECM_APP_INSTANCE_ID: instance.appInstanceId, MECM_TENANT_ID: instance.tenantId },
+      }
+    },
+  }
+}
+export type PackageManager = ReturnType<typeof packageManager>
