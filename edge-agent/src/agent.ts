@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { createLogger, hashPassword, type Logger } from '@mecm/runtime'
+import type { AgentConfig } from './config'
+import { localApi } from './http/app'
+import type { Plugin } from './lcm/plugin'
+import { execPlugin } from './lcm/plugins/exec/exec-plugin'
+import { reconciler } from './lcm/reconciler'
+import { packageManager } from './packages/package-manager'
+import { openAgentStore } from './store/store'
+
+export const AGENT_VERSION = '0.1.0'
+
+/**
+ * The edge agent: its store, the plugin for this host, the reconciler loop, and the local API.
+ * It needs no center: with none configured it runs what people deploy here.
+ */
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger = createLogger(config.logLevel, { component: 'mepm' }),
+) {
+  const store = openAgentStore(join(config.dataDir, 'agent.db'))
+  if (!store.local.adminPasswordHash()) {
+    const password = config.adminPassword ?? randomBytes(12).toString('base64url')
+    store.local.setAdminPasswordHash(await hashPassword(password))
+    if (config.adminPassword) log.info('created the local admin account with the password from MEPM_ADMIN_PASSWORD')
+    else
+      log.info('created the local admin account; its password is shown only this once', { username: 'admin', password })
+  }
+  if (config.vim !== 'exec')
+    throw new Error(`the ${config.vim} plugin is not available in this agent yet; use MEPM_VIM=exec`)
+  const exec = execPlugin({ runDir: join(config.dataDir, 'run') })
+  const plugin: Plugin = exec
+  const packages = packageManager({ dataDir: config.dataDir, store })
+  const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
+
+  // level-triggered: a pass on every change, and one every reconcileMs whatever happens
+  let pass: Promise<void> | undefined
+  let again = false
+  const kick = (): Promise<void> => {
+    if (pass) {
+      again = true
+      return pass
+    }
+    pass = reconcile
+      .reconcileAll()
+      .catch((error: Error) => log.error('reconcile pass failed', { error: error.message }))
+      .finally(() => {
+        pass = undefined
+        if (again) {
+          again = false
+          void kick()
+        }
+      })
+    return pass
+  }
+  const loop = setInterval(() => void kick(), config.reconcileMs)
+  const rotation = setInterval(() => {
+    for (const observed of store.observed.list()) exec.rotateLogs(observed.appInstanceId)
+  }, 30_000)
+  rotation.unref()
+
+  const app = localApi({
+    store,
+    packages,
+    plugin,
+    dataDir: config.dataDir,
+    version: AGENT_VERSION,
+    log,
+    changed: () => void kick(),
+  })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
+  })
+  const address = server.address() as AddressInfo
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  log.info('agent listening', { url, dataDir: config.dataDir, center: config.centerUrl ?? null })
+  void kick()
+
+  return {
+    url,
+    store,
+    /** Runs one reconcile pass now and resolves when it is done. */
+    reconcile: kick,
+    async close() {
+      clearInterval(loop)
+      clearInterval(rotation)
+      await pass
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      })
+      store.close()
+      log.info('agent stopped')
+    },
+  }
+}
+export type Agent = Awaited<ReturnType<typeof startAgent>>

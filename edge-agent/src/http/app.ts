@@ -1,0 +1,237 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
+import { DesiredInstance, InstantiationParameters, Uuid } from '@mecm/protocol'
+import type { Logger } from '@mecm/runtime'
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  problemResponse,
+  unauthorized,
+  verifyPassword,
+} from '@mecm/runtime'
+import { type Context, Hono } from 'hono'
+import { stream } from 'hono/streaming'
+import { z } from 'zod'
+import { hostKpi } from '../host/kpi'
+import type { Plugin } from '../lcm/plugin'
+import type { PackageManager } from '../packages/package-manager'
+import type { AgentStore } from '../store/store'
+
+export interface LocalApiDeps {
+  store: AgentStore
+  packages: PackageManager
+  plugin: Plugin
+  dataDir: string
+  version: string
+  log: Logger
+  /** Called after every change of desired state, so the reconciler acts at once. */
+  changed(): void
+}
+
+const SESSION_MS = 12 * 3600 * 1000
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value)
+  if (!result.success) throw invalid(where, result.error)
+  return result.data
+}
+
+async function json(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json()
+  } catch {
+    throw badRequest('the request body is not valid JSON')
+  }
+}
+
+const Deploy = z.object({
+  /** The package, by the appPkgId `mepm pkgs ls` shows, or by its digest. */
+  package: z.string().regex(/^[0-9a-f]{32}([0-9a-f]{32})?$/, 'must be an appPkgId (32 hex) or a digest (64 hex)'),
+  appInstanceId: Uuid.optional(),
+  appName: z.string().min(1).max(128).optional(),
+  parameters: InstantiationParameters.default({}),
+  state: z.enum(['STARTED', 'STOPPED']).default('STARTED'),
+})
+
+/**
+ * The local MEPM API: works with no center at all. Everything but /healthz and /readyz needs a
+ * session from POST /mepm/v1/login (the local admin). Changes made here are desired state with
+ * origin = edge, reported to the center as local changes.
+ */
+export function localApi(deps: LocalApiDeps) {
+  const { store } = deps
+  const app = new Hono()
+  const LOCAL_TENANT = '00000000-0000-4000-8000-000000000000'
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return problemResponse(error, c.req.path)
+    deps.log.error('request failed', { path: c.req.path, error: String(error) })
+    return problemResponse(
+      new ApiError(500, 'Internal Server Error', 'the agent failed to handle this request; see its log'),
+    )
+  })
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', (c) => c.json({ status: 'ready' }))
+
+  app.post('/mepm/v1/login', async (c) => {
+    const body = parse(z.object({ username: z.string(), password: z.string() }), await json(c), 'body')
+    const hash = store.local.adminPasswordHash()
+    if (body.username !== 'admin' || !hash || !(await verifyPassword(body.password, hash))) {
+      throw unauthorized('wrong username or password')
+    }
+    const token = randomBytes(32).toString('base64url')
+    store.local.addSession(hashToken(token), new Date(Date.now() + SESSION_MS).toISOString())
+    return c.json({ token, expiresIn: SESSION_MS / 1000 })
+  })
+
+  app.use('/mepm/*', async (c, next) => {
+    const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1]
+    if (!token || !store.local.sessionValid(hashToken(token))) {
+      throw unauthorized('sign in first: mepm login, or POST /mepm/v1/login, then send Authorization: Bearer <token>')
+    }
+    await next()
+  })
+
+  app.post('/mepm/v1/logout', (c) => {
+    const token = c.req.header('authorization')?.split(' ')[1] ?? ''
+    store.local.endSession(hashToken(token))
+    return c.body(null, 204)
+  })
+
+  const view = (id: string) => {
+    const desired = store.desired.get(id)
+    const observed = store.observed.get(id)
+    if (!desired && !observed) return undefined
+    return {
+      appInstanceId: id,
+      appName: desired?.appName ?? '',
+      appPkgId: desired?.appPkgId ?? '',
+      targetState: desired?.targetState ?? 'NOT_INSTANTIATED',
+      status: observed?.status ?? 'NOT_INSTANTIATED',
+      detail: observed?.detail ?? '',
+      origin: desired?.origin ?? 'edge',
+      generation: desired?.generation ?? observed?.generation ?? 0,
+      parameters: desired?.parameters ?? {},
+      updatedAt: observed?.updatedAt ?? null,
+    }
+  }
+  const mustView = (id: string) => {
+    const found = view(id)
+    if (!found) throw notFound(`no app instance ${id} on this host`)
+    return found
+  }
+
+  app.get('/mepm/v1/status', (c) =>
+    c.json({
+      version: deps.version,
+      storeId: store.storeId,
+      vim: deps.plugin.kind,
+      instances: store.desired.list().length,
+      packages: store.packages.list().length,
+      pendingEvents: store.outbox.after(0, 100_000).length,
+    }),
+  )
+
+  app.get('/mepm/v1/instances', (c) => {
+    const ids = new Set([
+      ...store.desired.list().map((d) => d.appInstanceId),
+      ...store.observed.list().map((o) => o.appInstanceId),
+    ])
+    return c.json([...ids].sort().map((id) => mustView(id)))
+  })
+
+  app.get('/mepm/v1/instances/:id', (c) => c.json(mustView(c.req.param('id'))))
+
+  /** Records a local change of desired state and tells the center about it. */
+  const want = (instance: DesiredInstance, change: 'deployed' | 'started' | 'stopped' | 'terminated') => {
+    store.desired.put(instance, 'edge')
+    store.outbox.append({ kind: 'instance.local_change', change, instance })
+    deps.changed()
+  }
+
+  app.post('/mepm/v1/instances', async (c) => {
+    const body = parse(Deploy, await json(c), 'body')
+    const pkg = body.package.length === 64 ? store.packages.get(body.package) : store.packages.byAppPkgId(body.package)
+    if (!pkg) throw notFound(`no package ${body.package} on this host: add it with mepm pkgs add`)
+    const id = body.appInstanceId ?? crypto.randomUUID()
+    if (store.desired.get(id)) throw conflict(`app instance ${id} exists already`)
+    const instance = DesiredInstance.parse({
+      appInstanceId: id,
+      tenantId: LOCAL_TENANT,
+      appPkgId: pkg.appPkgId,
+      packageDigest: pkg.digest,
+      appName: body.appName ?? pkg.details.appName,
+      targetState: body.state,
+      parameters: body.parameters,
+      operationId: null,
+      generation: 1,
+    })
+    want(instance, 'deployed')
+    return c.json(mustView(id), 201)
+  })
+
+  const retarget =
+    (state: 'STARTED' | 'STOPPED' | 'NOT_INSTANTIATED', change: 'started' | 'stopped' | 'terminated') =>
+    async (c: Context) => {
+      const id = c.req.param('id') ?? ''
+      const desired = store.desired.get(id)
+      if (!desired) throw notFound(`no app instance ${id} on this host`)
+      if (desired.targetState !== state)
+        want({ ...desired, targetState: state, generation: desired.generation + 1, operationId: null }, change)
+      return c.json(mustView(id), 202)
+    }
+  app.post('/mepm/v1/instances/:id/start', retarget('STARTED', 'started'))
+  app.post('/mepm/v1/instances/:id/stop', retarget('STOPPED', 'stopped'))
+  app.delete('/mepm/v1/instances/:id', retarget('NOT_INSTANTIATED', 'terminated'))
+
+  app.get('/mepm/v1/instances/:id/logs', (c) => {
+    const id = c.req.param('id')
+    mustView(id)
+    const query = parse(
+      z.object({
+        tail: z.coerce.number().int().min(0).max(100_000).default(100),
+        follow: z.enum(['true', 'false']).default('false'),
+      }),
+      c.req.query(),
+      'query',
+    )
+    c.header('content-type', 'text/plain; charset=utf-8')
+    return stream(c, async (out) => {
+      const controller = new AbortController()
+      out.onAbort(() => controller.abort())
+      for await (const line of deps.plugin.logs(id, {
+        tail: query.tail,
+        follow: query.follow === 'true',
+        signal: controller.signal,
+      })) {
+        await out.write(`${line}\n`)
+      }
+    })
+  })
+
+  app.get('/mepm/v1/packages', (c) => c.json(store.packages.list()))
+
+  app.post('/mepm/v1/packages', async (c) => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+    const body =
+      incoming ??
+      (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as import('node:stream/web').ReadableStream) : undefined)
+    if (!body) throw badRequest('send the package file as the request body (application/zip)')
+    return c.json(await deps.packages.add(body), 201)
+  })
+
+  app.get('/mepm/v1/kpi', async (c) => c.json(await hostKpi(deps.dataDir, store.observed.list().length)))
+
+  app.get('/mepm/v1/events', (c) => {
+    const after = parse(z.object({ after: z.coerce.number().int().min(0).default(0) }), c.req.query(), 'query').after
+    return c.json(store.outbox.after(after, 500))
+  })
+
+  app.notFound((c) => problemResponse(notFound(`no route ${c.req.method} ${c.req.path}`), c.req.path))
+  return app
+}
