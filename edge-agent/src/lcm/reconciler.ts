@@ -10,6 +10,8 @@ export interface ReconcilerDeps {
   /** The unpacked, verified package and what the plugin needs from it. */
   prepare(instance: DesiredInstance): Promise<Omit<RunSpec, 'instance'>>
   log: Logger
+  /** How long an instance may stay up but unhealthy before it counts as failed. */
+  healthTimeoutMs?: number
   /** First retry after a failure; doubles up to maxBackoffMs. */
   backoffMs?: number
   maxBackoffMs?: number
@@ -30,6 +32,7 @@ export function reconciler(deps: ReconcilerDeps) {
   const busy = new Set<string>()
   const failures = new Map<string, { attempts: number; retryAt: number }>()
   const reported = new Set<string>()
+  const waitingSince = new Map<string, number>()
 
   function failed(id: string): number {
     const previous = failures.get(id)?.attempts ?? 0
@@ -95,10 +98,26 @@ export function reconciler(deps: ReconcilerDeps) {
     switch (status) {
       case 'INSTANTIATING':
       case 'STARTING': {
+        if (status === 'INSTANTIATING' && target === 'NOT_INSTANTIATED') {
+          // called off before it was up: clean up and go back
+          await plugin.terminate(id)
+          return move('NOT_INSTANTIATED', 'instantiation called off')
+        }
         await (status === 'INSTANTIATING' ? plugin.instantiate(spec) : plugin.start(spec))
         const seen = await plugin.observe(id, spec)
         if (seen.state !== 'running') throw new Error(seen.detail)
-        if (!seen.healthy) return 'waiting'
+        if (!seen.healthy) {
+          const since = waitingSince.get(id) ?? now()
+          waitingSince.set(id, since)
+          if (now() - since > (deps.healthTimeoutMs ?? 60_000)) {
+            waitingSince.delete(id)
+            throw new Error(
+              `not healthy within ${Math.round((deps.healthTimeoutMs ?? 60_000) / 1000)} s: ${seen.detail}`,
+            )
+          }
+          return 'waiting'
+        }
+        waitingSince.delete(id)
         failures.delete(id)
         return move('STARTED', seen.detail)
       }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { type ArchiveLimits, defaultLimits, readPackage, unpackPackage } from '@mecm/csar'
@@ -82,8 +82,10 @@ export function packageManager(options: PackageManagerOptions) {
     async prepare(instance: DesiredInstance): Promise<Omit<RunSpec, 'instance'>> {
       const pkg = options.store.packages.get(instance.packageDigest)
       if (!pkg) throw notFound(`package ${instance.packageDigest} is not on this host`)
+      // an exec app runs from the folder of its descriptor (Artifacts/Deployment/Exec/)
+      const descriptor = pkg.details.artifacts.find((artifact) => artifact.kind === 'exec')
       return {
-        packageDir: dirOf(pkg.digest),
+        packageDir: descriptor ? join(dirOf(pkg.digest), dirname(descriptor.path)) : dirOf(pkg.digest),
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
         env: { MECM_APP_INSTANCE_ID: instance.appInstanceId, MECM_TENANT_ID: instance.tenantId },
       }

@@ -29,7 +29,7 @@ export const ExecDescriptor = z.object({
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string())
     .default({}),
-  /** Relative to the unpacked package. */
+  /** Relative to the folder of the exec descriptor (Artifacts/Deployment/Exec/ in the unpacked package). */
   workingDir: RelativePath.default('.'),
   ports: z.array(z.object({ name: z.string().min(1).max(64), port: z.number().int().min(1).max(65535) })).default([]),
   restart: z.enum(['always', 'on-failure', 'never']).default('on-failure'),
