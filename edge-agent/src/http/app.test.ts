@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ADMIN_PASSWORD, helloPackage, testAgent } from '../testing/agent'
+import { freePort } from '../testing/apps'
+
+describe('the local MEPM API', () => {
+  let t: Awaited<ReturnType<typeof testAgent>>
+  let appPkgId: string
+  let id: string
+  let port: number
+
+  beforeAll(async () => {
+    t = await testAgent()
+  })
+  afterAll(() => t.close())
+
+  it('answers only health without a session', async () => {
+    expect((await fetch(`${t.agent.url}/healthz`)).status).toBe(200)
+    for (const path of [
+      '/mepm/v1/status',
+      '/mepm/v1/instances',
+      '/mepm/v1/packages',
+      '/mepm/v1/kpi',
+      '/mepm/v1/events',
+    ]) {
+      const response = await fetch(t.agent.url + path)
+      expect([path, response.status]).toEqual([path, 401])
+    }
+    const wrong = await fetch(`${t.agent.url}/mepm/v1/login`, {
+      method: 'POST',
+      body: JSON.stringify({ username: 'admin', password: `${ADMIN_PASSWORD}x` }),
+    })
+    expect(wrong.status).toBe(401)
+  })
+
+  it('adds a package after checking it, and refuses a broken one keeping nothing', async () => {
+    const bytes = readFileSync(await helloPackage(join(t.dataDir, 'hello.csar')))
+    const added = await t.call('POST', '/mepm/v1/packages', bytes, { 'content-type': 'application/zip' })
+    expect(added.status).toBe(201)
+    expect(added.body).toMatchObject({ appClass: 'exec', details: { appName: 'hello', exec: { command: 'node' } } })
+    appPkgId = added.body.appPkgId
+    const broken = await t.call('POST', '/mepm/v1/packages', Buffer.from('not a zip'), {
+      'content-type': 'application/zip',
+    })
+    expect([broken.status, broken.body.detail]).toEqual([422, expect.stringContaining('not a valid zip')])
+    expect((await t.call('GET', '/mepm/v1/packages')).body).toHaveLength(1)
+  })
+
+  it('deploys an instance from a held package and runs it', async () => {
+    port = await freePort()
+    const deployed = await t.call('POST', '/mepm/v1/instances', {
+      package: appPkgId,
+      parameters: { PORT: String(port) },
+    })
+    expect(deployed.status).toBe(201)
+    id = deployed.body.appInstanceId
+    expect(deployed.body).toMatchObject({ appName: 'hello', targetState: 'STARTED', origin: 'edge' })
+    await vi.waitFor(
+      async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STARTED'),
+      {
+        timeout: 10_000,
+      },
+    )
+    // no health check in this package: STARTED means the process runs; it answers a moment later
+    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id))
+  })
+
+  it('shows the logs, stops and starts the instance', async () => {
+    await vi.waitFor(async () =>
+      expect((await t.call('GET', `/mepm/v1/instances/${id}/logs?tail=10`)).body).toContain('request /'),
+    )
+    expect((await t.call('POST', `/mepm/v1/instances/${id}/stop`)).status).toBe(202)
+    await vi.waitFor(async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STOPPED'))
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
+    expect((await t.call('POST', `/mepm/v1/instances/${id}/start`)).status).toBe(202)
+    await vi.waitFor(
+      async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STARTED'),
+      {
+        timeout: 10_000,
+      },
+    )
+  })
+
+  it('reports each local change as an event for the center', async () => {
+    const events = (await t.call('GET', '/mepm/v1/events')).body as { body: { kind: string; change?: string } }[]
+    expect(events.filter((e) => e.body.kind === 'instance.local_change').map((e) => e.body.change)).toEqual([
+      'deployed',
+      'stopped',
+      'started',
+    ])
+    expect(events.some((e) => e.body.kind === 'instance.status')).toBe(true)
+  })
+
+  it('terminates the instance and forgets it', async () => {
+    expect((await t.call('DELETE', `/mepm/v1/instances/${id}`)).status).toBe(202)
+    await vi.waitFor(async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).status).toBe(404))
+    expect((await t.call('GET', '/mepm/v1/instances')).body).toEqual([])
+  })
+
+  it('says what is wrong with a bad request', async () => {
+    const unknown = await t.call('POST', '/mepm/v1/instances', { package: 'f'.repeat(32) })
+    expect([unknown.status, unknown.body.detail]).toEqual([404, expect.stringContaining('mepm pkgs add')])
+    const bad = await t.call('POST', '/mepm/v1/instances', { package: 'nope', parameters: { '1bad': 'x' } })
+    expect(bad.status).toBe(400)
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'body.package',
+      'body.parameters.1bad',
+    ])
+    expect((await t.call('POST', '/mepm/v1/instances/00000000-0000-4000-8000-000000000000/start')).status).toBe(404)
+  })
+
+  it('reports host KPI from the host itself', async () => {
+    const kpi = (await t.call('GET', '/mepm/v1/kpi')).body
+    expect(kpi.cpu.cores).toBeGreaterThan(0)
+    expect(kpi.memory.totalBytes).toBeGreaterThan(kpi.memory.usedBytes)
+    expect(kpi.disk.totalBytes).toBeGreaterThan(0)
+  })
+})
