@@ -84,9 +84,9 @@ describe('the mepm command', () => {
     expect((await mepm('apps', 'show')).stderr).toContain('usage: mepm apps show ID')
     expect((await mepm('apps', 'deploy', 'f'.repeat(32))).code).toBe(1)
     expect((await mepm('pkgs', 'add', '/no/such/file.csar')).code).toBe(2)
-    const unreachable = await run(bin, ['status'], {
+    const unreachable = (await run(bin, ['status'], {
       env: { ...process.env, MEPM_HOME: home, MEPM_URL: 'http://127.0.0.1:9' },
-    }).catch((error) => error as { code: number; stderr: string })
+    }).catch((error: unknown) => error)) as { code: number; stderr: string }
     expect([unreachable.code, unreachable.stderr]).toEqual([3, expect.stringContaining('cannot reach the agent')])
   })
 })
