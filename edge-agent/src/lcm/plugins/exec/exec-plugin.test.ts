@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -92,6 +92,22 @@ describe('the exec plugin', () => {
     expect((await plugin.observe(id)).state).toBe('absent')
     expect(await collect(plugin.logs(id, { tail: 5 }))).toContain('ignoring SIGTERM')
     await plugin.terminate(id)
+  })
+
+  it('takes back an app a killed agent started but never recorded, instead of starting a twin', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    const orphan = spawn(process.execPath, ['server.js'], {
+      cwd: packageDir,
+      env: { ...process.env, ...app.exec?.env, MEPM_EXEC_INSTANCE: id },
+      detached: true,
+      stdio: 'ignore',
+    })
+    orphan.unref()
+    await plugin.instantiate(app)
+    expect(JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8')).pid).toBe(orphan.pid)
+    await plugin.terminate(id)
+    expect(existsSync(`/proc/${orphan.pid}`)).toBe(false)
   })
 
   it('does not take a reused pid for its app', async () => {

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { ExecDescriptor } from '@mecm/protocol'
 import type { Observation, Plugin, RunSpec } from '../../plugin'
-import { isAlive, procStartTime, readRecord, writeRecord } from './process-file'
+import { isAlive, MARKER, markedLeaders, procStartTime, readRecord, writeRecord } from './process-file'
 
 export interface ExecPluginOptions {
   /** Where each instance gets a folder with its process record and logs. */
@@ -88,10 +88,31 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
   const recordFile = (id: string) => join(dirOf(id), 'process.json')
   const logFile = (id: string) => join(dirOf(id), 'app.log')
 
+  /**
+   * An agent killed between spawning an app and recording it left the app running unrecorded:
+   * take it back (the oldest, if there are several, and stop the others) instead of starting a twin.
+   */
+  function adoptUnrecorded(id: string): boolean {
+    const [oldest, ...twins] = markedLeaders(id)
+    for (const pid of twins) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+    const startTime = oldest === undefined ? undefined : procStartTime(oldest)
+    if (oldest === undefined || !startTime) return false
+    mkdirSync(dirOf(id), { recursive: true })
+    writeRecord(recordFile(id), { pid: oldest, startTime, startedAt: new Date().toISOString() })
+    return true
+  }
+
   async function start(spec: RunSpec): Promise<void> {
     const id = spec.instance.appInstanceId
     const existing = readRecord(recordFile(id))
     if (existing && isAlive(existing)) return
+    if (adoptUnrecorded(id)) return
     const exec = spec.exec
     if (!exec)
       throw new Error(`package ${spec.instance.appPkgId} has no exec descriptor: the exec plugin cannot run it`)
@@ -102,7 +123,13 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
     try {
       const child = spawn(exec.command, exec.args, {
         cwd,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...exec.env, ...spec.instance.parameters, ...spec.env },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          ...exec.env,
+          ...spec.instance.parameters,
+          ...spec.env,
+          [MARKER]: id,
+        },
         detached: true,
         stdio: ['ignore', log, log],
       })
@@ -123,7 +150,9 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
   }
 
   async function stop(appInstanceId: string): Promise<void> {
-    const record = readRecord(recordFile(appInstanceId))
+    const record =
+      readRecord(recordFile(appInstanceId)) ??
+      (adoptUnrecorded(appInstanceId) ? readRecord(recordFile(appInstanceId)) : undefined)
     if (!record) return
     if (isAlive(record)) {
       const signal = (name: NodeJS.Signals) => {
@@ -154,7 +183,9 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
     },
 
     async observe(appInstanceId, spec): Promise<Observation> {
-      const record = readRecord(recordFile(appInstanceId))
+      const record =
+        readRecord(recordFile(appInstanceId)) ??
+        (adoptUnrecorded(appInstanceId) ? readRecord(recordFile(appInstanceId)) : undefined)
       if (!record) return { state: 'absent', healthy: false, detail: 'not running' }
       if (!isAlive(record))
         return { state: 'exited', healthy: false, detail: `process ${record.pid} has exited; see its log` }

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 
 /** What the exec plugin keeps of a process it started, so that a restarted agent can find it again. */
 export interface ProcessRecord {
@@ -18,6 +18,29 @@ export function procStartTime(pid: number): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The environment variable the exec plugin marks each app process with. */
+export const MARKER = 'MEPM_EXEC_INSTANCE'
+
+/**
+ * Process group leaders marked as running this instance: what a kill -9 between spawning an app
+ * and recording it leaves behind unrecorded.
+ */
+export function markedLeaders(appInstanceId: string): number[] {
+  const leaders: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`${MARKER}=${appInstanceId}\0`)) continue
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (fields[0] !== 'Z' && fields[2] === entry) leaders.push(Number(entry))
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return leaders.sort((a, b) => a - b)
 }
 
 export function isAlive(record: ProcessRecord): boolean {

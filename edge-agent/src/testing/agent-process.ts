@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { ADMIN_PASSWORD } from './agent'
+
+const main = join(import.meta.dirname, '../main.ts')
+
+/** The agent as its own process on a fixed port and data dir, so that it can be killed and started again. */
+export async function agentProcess(dataDir: string, port: number) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      ...process.env,
+      MEPM_LISTEN: `127.0.0.1:${port}`,
+      MEPM_DATA_DIR: dataDir,
+      MEPM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      MEPM_RECONCILE_MS: '100',
+      MEPM_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (line.includes('"agent listening"')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`the agent exited with ${code}`)))
+  })
+  const url = `http://127.0.0.1:${port}`
+  const login = await fetch(`${url}/mepm/v1/login`, {
+    method: 'POST',
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  })
+  const { token } = (await login.json()) as { token: string }
+  return {
+    child,
+    url,
+    call: (method: string, path: string, body?: unknown) =>
+      fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
+      }),
+    async kill() {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Processes of this machine started for an app instance, found by the instance id in their environment. */
+export function processesOf(appInstanceId: string): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`MECM_APP_INSTANCE_ID=${appInstanceId}\0`)) {
+        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+        if (state !== 'Z') found.push(Number(entry))
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found
+}
