@@ -33,7 +33,8 @@ export async function startAgent(
     throw new Error(`the ${config.vim} plugin is not available in this agent yet; use MEPM_VIM=exec`)
   const exec = execPlugin({ runDir: join(config.dataDir, 'run') })
   const plugin: Plugin = exec
-  const packages = packageManager({ dataDir: config.dataDir, store })
+  let url = ''
+  const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url })
   const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
 
   // level-triggered: a pass on every change, and one every reconcileMs whatever happens
@@ -75,7 +76,7 @@ export async function startAgent(
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
   const address = server.address() as AddressInfo
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+  url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
   log.info('agent listening', { url, dataDir: config.dataDir, center: config.centerUrl ?? null })
   void kick()
 

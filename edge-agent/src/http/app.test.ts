@@ -98,6 +98,30 @@ describe('the local MEPM API', () => {
     expect((await t.call('GET', '/mepm/v1/instances')).body).toEqual([])
   })
 
+  it("answers at EdgeGallery's lcmcontroller paths too", async () => {
+    const lcm = '/lcmcontroller/v2/tenants/3f0c2b9e-8a1d-4e5f-9b7a-1c2d3e4f5a6b'
+    const eg = '9b2f6a1e-3c4d-4e5f-8a7b-0c1d2e3f4a5b'
+    const appPort = await freePort()
+    const response = await fetch(`${t.agent.url}${lcm}/app_instances/${eg}/instantiate`, {
+      method: 'POST',
+      headers: { access_token: t.token },
+      body: JSON.stringify({ packageId: appPkgId, parameters: { PORT: String(appPort) } }),
+    })
+    expect(response.status).toBe(202)
+    await vi.waitFor(
+      async () => expect((await t.call('GET', `${lcm}/app_instances/${eg}`)).body.status).toBe('STARTED'),
+      {
+        timeout: 10_000,
+      },
+    )
+    expect((await t.call('GET', `${lcm}/packages`)).body).toHaveLength(1)
+    expect((await t.call('GET', `${lcm}/hosts/127.0.0.1/kpi`)).body.cpu.cores).toBeGreaterThan(0)
+    expect((await t.call('POST', `${lcm}/app_instances/${eg}/terminate`)).status).toBe(202)
+    await vi.waitFor(async () => expect((await t.call('GET', `${lcm}/app_instances/${eg}`)).status).toBe(404))
+    expect((await fetch(`${t.agent.url}${lcm}/packages`)).status).toBe(401)
+    expect(await (await fetch(`${t.agent.url}/lcmcontroller/v1/health`)).text()).toBe('ok')
+  })
+
   it('says what is wrong with a bad request', async () => {
     const unknown = await t.call('POST', '/mepm/v1/instances', { package: 'f'.repeat(32) })
     expect([unknown.status, unknown.body.detail]).toEqual([404, expect.stringContaining('mepm pkgs add')])

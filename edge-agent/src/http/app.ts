@@ -89,13 +89,16 @@ export function localApi(deps: LocalApiDeps) {
     return c.json({ token, expiresIn: SESSION_MS / 1000 })
   })
 
-  app.use('/mepm/*', async (c, next) => {
-    const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1]
+  app.get('/lcmcontroller/v1/health', (c) => c.text('ok'))
+  const signedIn: Parameters<typeof app.use>[1] = async (c, next) => {
+    const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
     if (!token || !store.local.sessionValid(hashToken(token))) {
       throw unauthorized('sign in first: mepm login, or POST /mepm/v1/login, then send Authorization: Bearer <token>')
     }
     await next()
-  })
+  }
+  app.use('/mepm/*', signedIn)
+  app.use('/lcmcontroller/v2/*', signedIn)
 
   app.post('/mepm/v1/logout', (c) => {
     const token = c.req.header('authorization')?.split(' ')[1] ?? ''
@@ -154,8 +157,7 @@ export function localApi(deps: LocalApiDeps) {
     deps.changed()
   }
 
-  app.post('/mepm/v1/instances', async (c) => {
-    const body = parse(Deploy, await json(c), 'body')
+  const deploy = (body: z.output<typeof Deploy>) => {
     const pkg = body.package.length === 64 ? store.packages.get(body.package) : store.packages.byAppPkgId(body.package)
     if (!pkg) throw notFound(`no package ${body.package} on this host: add it with mepm pkgs add`)
     const id = body.appInstanceId ?? crypto.randomUUID()
@@ -172,8 +174,9 @@ export function localApi(deps: LocalApiDeps) {
       generation: 1,
     })
     want(instance, 'deployed')
-    return c.json(mustView(id), 201)
-  })
+    return mustView(id)
+  }
+  app.post('/mepm/v1/instances', async (c) => c.json(deploy(parse(Deploy, await json(c), 'body')), 201))
 
   const retarget =
     (state: 'STARTED' | 'STOPPED' | 'NOT_INSTANTIATED', change: 'started' | 'stopped' | 'terminated') =>
@@ -215,6 +218,32 @@ export function localApi(deps: LocalApiDeps) {
   })
 
   app.get('/mepm/v1/packages', (c) => c.json(store.packages.list()))
+
+  // EdgeGallery's lcmcontroller paths, for its MEPM clients: the tenant segment is accepted as given
+  const lcm = '/lcmcontroller/v2/tenants/:tenantId'
+  app.post(`${lcm}/app_instances/:id/instantiate`, async (c) => {
+    const body = parse(
+      z.object({
+        packageId: z.string(),
+        appName: z.string().optional(),
+        parameters: InstantiationParameters.default({}),
+      }),
+      await json(c),
+      'body',
+    )
+    const appInstanceId = parse(Uuid, c.req.param('id'), 'path.appInstanceId')
+    const request = {
+      package: body.packageId,
+      appInstanceId,
+      parameters: body.parameters,
+      ...(body.appName ? { appName: body.appName } : {}),
+    }
+    return c.json(deploy(parse(Deploy, request, 'body')), 202)
+  })
+  app.post(`${lcm}/app_instances/:id/terminate`, retarget('NOT_INSTANTIATED', 'terminated'))
+  app.get(`${lcm}/app_instances/:id`, (c) => c.json(mustView(c.req.param('id'))))
+  app.get(`${lcm}/hosts/:hostIp/kpi`, async (c) => c.json(await hostKpi(deps.dataDir, store.observed.list().length)))
+  app.get(`${lcm}/packages`, (c) => c.json(store.packages.list()))
 
   app.post('/mepm/v1/packages', async (c) => {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming

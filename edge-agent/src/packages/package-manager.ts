@@ -16,6 +16,8 @@ export interface PackageManagerOptions {
   limits?: ArchiveLimits
   uploadLimit?: number
   trustAnchor?: string
+  /** The local MEP's address, given to every app (MECM_MEP_ADDRESS). */
+  mepAddress?: () => string
 }
 
 /**
@@ -87,7 +89,11 @@ export function packageManager(options: PackageManagerOptions) {
       return {
         packageDir: descriptor ? join(dirOf(pkg.digest), dirname(descriptor.path)) : dirOf(pkg.digest),
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
-        env: { MECM_APP_INSTANCE_ID: instance.appInstanceId, MECM_TENANT_ID: instance.tenantId },
+        env: {
+          MECM_APP_INSTANCE_ID: instance.appInstanceId,
+          MECM_TENANT_ID: instance.tenantId,
+          ...(options.mepAddress ? { MECM_MEP_ADDRESS: options.mepAddress() } : {}),
+        },
       }
     },
   }
