@@ -75,6 +75,7 @@ export function reconciler(deps: ReconcilerDeps) {
       if (target !== 'NOT_INSTANTIATED') return move('INSTANTIATING')
       if (desired) store.desired.remove(id)
       if (observed) store.observed.forget(id)
+      store.credentials.forget(id)
       report(desired, 'COMPLETED', null)
       return 'settled'
     }

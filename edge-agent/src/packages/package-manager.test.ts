@@ -27,10 +27,19 @@ describe('the package manager', () => {
     expect(spec.packageDir).toBe(join(dir, 'packages', first.digest, 'Artifacts/Deployment/Exec'))
     expect(spec.exec?.command).toBe('node')
     expect(spec.env).toEqual({
+      MECM_AK: expect.stringMatching(/^[\w-]{19}$/),
+      MECM_SK: expect.stringMatching(/^[\w-]{48}$/),
       MECM_APP_INSTANCE_ID: instance.appInstanceId,
       MECM_TENANT_ID: instance.tenantId,
       MECM_MEP_ADDRESS: 'http://127.0.0.1:8090',
     })
+    expect((await packages.prepare(instance)).env.MECM_SK).toBe(spec.env.MECM_SK)
+    const given = await packages.prepare({
+      ...instance,
+      appInstanceId: examples.operationId,
+      parameters: { ak: 'AK1', sk: 'SK1' },
+    })
+    expect([given.env.MECM_AK, given.env.MECM_SK]).toEqual(['AK1', 'SK1'])
     await expect(packages.prepare({ ...instance, packageDigest: 'f'.repeat(64) })).rejects.toThrow(
       'is not on this host',
     )

@@ -90,6 +90,9 @@ export function packageManager(options: PackageManagerOptions) {
         packageDir: descriptor ? join(dirOf(pkg.digest), dirname(descriptor.path)) : dirOf(pkg.digest),
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
         env: {
+          ...(({ accessKey, secretKey }) => ({ MECM_AK: accessKey, MECM_SK: secretKey }))(
+            options.store.credentials.forInstance(instance),
+          ),
           MECM_APP_INSTANCE_ID: instance.appInstanceId,
           MECM_TENANT_ID: instance.tenantId,
           ...(options.mepAddress ? { MECM_MEP_ADDRESS: options.mepAddress() } : {}),

@@ -51,6 +51,17 @@ export const migrations: readonly { version: number; name: string; sql: string }
       CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
     `,
   },
+  {
+    version: 3,
+    name: 'instance credentials',
+    sql: `
+      CREATE TABLE instance_credentials (
+        app_instance_id TEXT PRIMARY KEY,
+        access_key TEXT NOT NULL UNIQUE,
+        secret_key TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 /** Applies the missing steps; refuses a store written by a newer agent. */

@@ -36,6 +36,13 @@ export const packages = sqliteTable('packages', {
   details: text('details').notNull(),
 })
 
+/** Each app instance's AK/SK, given to the app and checked by the MEP (issue 9 seals them at rest). */
+export const instanceCredentials = sqliteTable('instance_credentials', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  accessKey: text('access_key').notNull(),
+  secretKey: text('secret_key').notNull(),
+})
+
 /** Signed-in sessions of the local API, by token hash. */
 export const sessions = sqliteTable('sessions', {
   tokenHash: text('token_hash').primaryKey(),

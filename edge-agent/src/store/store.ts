@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
@@ -265,6 +265,31 @@ export function openAgentStore(file: string) {
             .run()
           return true
         })
+      },
+    },
+
+    credentials: {
+      /** The instance's AK/SK: the pair given in its parameters (ak, sk), or one made at its first run. */
+      forInstance(instance: DesiredInstance): { accessKey: string; secretKey: string } {
+        return db.transaction((tx) => {
+          const row = tx
+            .select()
+            .from(schema.instanceCredentials)
+            .where(eq(schema.instanceCredentials.appInstanceId, instance.appInstanceId))
+            .get()
+          if (row) return { accessKey: row.accessKey, secretKey: row.secretKey }
+          const pair = {
+            accessKey: instance.parameters.ak ?? randomBytes(14).toString('base64url'),
+            secretKey: instance.parameters.sk ?? randomBytes(36).toString('base64url'),
+          }
+          tx.insert(schema.instanceCredentials)
+            .values({ appInstanceId: instance.appInstanceId, ...pair })
+            .run()
+          return pair
+        })
+      },
+      forget(appInstanceId: string): void {
+        db.delete(schema.instanceCredentials).where(eq(schema.instanceCredentials.appInstanceId, appInstanceId)).run()
       },
     },
 
