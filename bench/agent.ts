@@ -11,18 +11,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { helloPackage } from '../edge-agent/src/testing/agent'
-import { agentProcess, processesOf } from '../edge-agent/src/testing/agent-process'
+import { agentProcess, answers, deployHellos, processesOf } from '../edge-agent/src/testing/agent-process'
 import { freePort } from '../edge-agent/src/testing/apps'
 
 const COUNT = 20
 const dataDir = mkdtempSync(join(tmpdir(), 'mecm-bench-agent-'))
 const rss = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)?.[1]) / 1024
-const answers = (port: number) =>
-  fetch(`http://127.0.0.1:${port}/`).then(
-    (r) => r.ok,
-    () => false,
-  )
 async function until(check: () => Promise<boolean>) {
   while (!(await check())) await delay(20)
 }
@@ -41,18 +35,9 @@ try {
   await delay(2000)
   const idle = rss(agent.child.pid ?? 0)
 
-  const bytes = readFileSync(await helloPackage(join(dataDir, 'hello.csar')))
-  const pkg = (await (await agent.call('POST', '/mepm/v1/packages', bytes)).json()) as { appPkgId: string }
-  const ports: number[] = []
-  for (let i = 0; i < COUNT; i++) {
-    const appPort = await freePort()
-    const response = await agent.call('POST', '/mepm/v1/instances', {
-      package: pkg.appPkgId,
-      parameters: { PORT: String(appPort) },
-    })
-    ids.push(((await response.json()) as { appInstanceId: string }).appInstanceId)
-    ports.push(appPort)
-  }
+  const deployed = await deployHellos(agent, dataDir, COUNT)
+  ids.push(...deployed.map((d) => d.appInstanceId))
+  const ports = deployed.map((d) => d.port)
   await until(async () => (await Promise.all(ports.map(answers))).every(Boolean))
   await delay(3000)
   const busy = rss(agent.child.pid ?? 0)

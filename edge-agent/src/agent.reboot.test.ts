@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { helloPackage } from './testing/agent'
-import { agentProcess, processesOf } from './testing/agent-process'
+import { agentProcess, answers, deployHellos, processesOf } from './testing/agent-process'
 import { freePort } from './testing/apps'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mecm-agent-reboot-'))
@@ -13,28 +12,14 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-const answers = async (port: number) =>
-  fetch(`http://127.0.0.1:${port}/`)
-    .then((r) => r.ok)
-    .catch(() => false)
-
 describe('a simulated host reboot', () => {
   it('brings every instance back when the agent starts again, with no center and no one at the console', async () => {
     const count = Number(process.env.MEPM_REBOOT_INSTANCES ?? 20)
     const port = await freePort()
     const agent = await agentProcess(dataDir, port)
-    const bytes = readFileSync(await helloPackage(join(dataDir, 'hello.csar')))
-    const pkg = (await (await agent.call('POST', '/mepm/v1/packages', bytes)).json()) as { appPkgId: string }
-    const ports: number[] = []
-    for (let i = 0; i < count; i++) {
-      const appPort = await freePort()
-      const response = await agent.call('POST', '/mepm/v1/instances', {
-        package: pkg.appPkgId,
-        parameters: { PORT: String(appPort) },
-      })
-      ids.push(((await response.json()) as { appInstanceId: string }).appInstanceId)
-      ports.push(appPort)
-    }
+    const deployed = await deployHellos(agent, dataDir, count)
+    ids.push(...deployed.map((d) => d.appInstanceId))
+    const ports = deployed.map((d) => d.port)
     await vi.waitFor(async () => expect(await Promise.all(ports.map(answers))).not.toContain(false), {
       timeout: 30_000,
     })

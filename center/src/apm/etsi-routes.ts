@@ -6,7 +6,7 @@ import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
 import { checkCallbackUrl } from './callback-url'
 import { blobResponse } from './download'
-import { filterable, matches, parseFilter } from './etsi-filter'
+import { filterable, filterView, matches, parseFilter } from './etsi-filter'
 import type { Notifier } from './notifier'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
@@ -24,19 +24,11 @@ function appPkgInfo(found: StoredPackage) {
   const pkg: AppPackage = found.pkg
   const self = `${base}/app_packages/${pkg.appPkgId}`
   return {
-    id: pkg.appPkgId,
-    appDId: pkg.appDId,
-    appProvider: pkg.appProvider,
-    appName: pkg.appName,
-    appSoftwareVersion: pkg.appSoftVersion,
-    appDVersion: pkg.appDVersion,
+    ...filterView(pkg),
     checksum: pkg.checksum ?? { algorithm: 'SHA-256', hash: found.details.source?.sha256 ?? '' },
     softwareImages: found.details.swImages satisfies SwImageDescriptor[],
     additionalArtifacts: pkg.artifacts satisfies PackageArtifact[],
-    onboardingState: pkg.onboardingState,
     ...(pkg.onboardingFailure ? { onboardingFailure: pkg.onboardingFailure } : {}),
-    operationalState: pkg.operationalState,
-    usageState: pkg.usageState,
     userDefinedData: pkg.userDefinedData,
     _links: {
       self: { href: self },

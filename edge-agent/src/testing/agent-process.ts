@@ -3,7 +3,8 @@ import { once } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ADMIN_PASSWORD } from './agent'
+import { ADMIN_PASSWORD, helloPackage } from './agent'
+import { freePort } from './apps'
 
 const main = join(import.meta.dirname, '../main.ts')
 
@@ -48,6 +49,29 @@ export async function agentProcess(dataDir: string, port: number) {
     },
   }
 }
+
+/** Adds the hello package to a running agent and deploys `count` instances of it, each on a port of its own. */
+export async function deployHellos(agent: Awaited<ReturnType<typeof agentProcess>>, dataDir: string, count: number) {
+  const bytes = readFileSync(await helloPackage(join(dataDir, 'hello.csar')))
+  const pkg = (await (await agent.call('POST', '/mepm/v1/packages', bytes)).json()) as { appPkgId: string }
+  const deployed: { appInstanceId: string; port: number }[] = []
+  for (let i = 0; i < count; i++) {
+    const port = await freePort()
+    const response = await agent.call('POST', '/mepm/v1/instances', {
+      package: pkg.appPkgId,
+      parameters: { PORT: String(port) },
+    })
+    deployed.push({ appInstanceId: ((await response.json()) as { appInstanceId: string }).appInstanceId, port })
+  }
+  return deployed
+}
+
+/** Whether an app answers HTTP on its port. */
+export const answers = (port: number): Promise<boolean> =>
+  fetch(`http://127.0.0.1:${port}/`).then(
+    (response) => response.ok,
+    () => false,
+  )
 
 /** Processes of this machine started for an app instance, found by the instance id in their environment. */
 export function processesOf(appInstanceId: string): number[] {
