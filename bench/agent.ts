@@ -15,6 +15,10 @@ import { agentProcess, answers, deployHellos, processesOf } from '../edge-agent/
 import { freePort } from '../edge-agent/src/testing/apps'
 
 const COUNT = 20
+// measured as it would run on a host: the bundle `npm run build -w @mecm/edge-agent` makes
+const root = join(import.meta.dirname, '..')
+execFileSync('npm', ['run', 'build', '-w', '@mecm/edge-agent'], { cwd: root, stdio: 'ignore' })
+const bundle = join(root, 'edge-agent/dist/agent.mjs')
 const dataDir = mkdtempSync(join(tmpdir(), 'mecm-bench-agent-'))
 const rss = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)?.[1]) / 1024
 async function until(check: () => Promise<boolean>) {
@@ -31,7 +35,7 @@ try {
       ]).toString(),
     ) / 1024
   const port = await freePort()
-  let agent = await agentProcess(dataDir, port)
+  let agent = await agentProcess(dataDir, port, { bundle })
   await delay(2000)
   const idle = rss(agent.child.pid ?? 0)
 
@@ -46,13 +50,15 @@ try {
   for (const id of ids) for (const pid of processesOf(id)) process.kill(pid, 'SIGKILL')
   await until(async () => ids.flatMap(processesOf).length === 0)
   const started = performance.now()
-  agent = await agentProcess(dataDir, port)
+  agent = await agentProcess(dataDir, port, { bundle })
   const listening = (performance.now() - started) / 1000
   await until(async () => (await Promise.all(ports.map(answers))).every(Boolean))
   const back = (performance.now() - started) / 1000
   await agent.kill()
 
-  console.log(`\nedge agent (exec plugin), one process; baseline: a bare node process at ${bare.toFixed(1)} MB RSS`)
+  console.log(
+    `\nedge agent (exec plugin), bundled, one process; baseline: a bare node process at ${bare.toFixed(1)} MB RSS`,
+  )
   console.log(`  RSS idle, 0 instances            ${idle.toFixed(1)} MB  (${(idle / bare).toFixed(1)}x bare node)`)
   console.log(`  RSS with ${COUNT} running instances     ${busy.toFixed(1)} MB  (goal under 50 MB)`)
   console.log(`  reboot: agent listening after    ${listening.toFixed(2)} s`)

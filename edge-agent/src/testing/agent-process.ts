@@ -8,9 +8,13 @@ import { freePort } from './apps'
 
 const main = join(import.meta.dirname, '../main.ts')
 
-/** The agent as its own process on a fixed port and data dir, so that it can be killed and started again. */
-export async function agentProcess(dataDir: string, port: number) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main], {
+/**
+ * The agent as its own process on a fixed port and data dir, so that it can be killed and started
+ * again: from source through tsx, or from the bundle `npm run build` makes (`bundle`).
+ */
+export async function agentProcess(dataDir: string, port: number, options: { bundle?: string } = {}) {
+  const args = options.bundle ? [options.bundle] : ['--import', 'tsx', main]
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
       MEPM_LISTEN: `127.0.0.1:${port}`,
