@@ -27,7 +27,7 @@ describe('a simulated host reboot', () => {
     // the reboot: the agent and every app process die at once
     await agent.kill()
     for (const id of ids) for (const pid of processesOf(id)) process.kill(pid, 'SIGKILL')
-    await vi.waitFor(() => expect(ids.flatMap(processesOf)).toEqual([]))
+    await vi.waitFor(() => expect(ids.flatMap(processesOf)).toEqual([]), { timeout: 20_000, interval: 100 })
     expect(await Promise.all(ports.map(answers))).not.toContain(true)
 
     const booted = performance.now()

@@ -200,9 +200,15 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     request.on('error', () => undefined)
     request.write(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="x.csar"\r\n\r\n`)
     request.write(Buffer.alloc(512 * 1024, 1))
-    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toHaveLength(1))
+    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 100,
+    })
     request.destroy()
-    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]))
+    await vi.waitFor(() => expect(readdirSync(join(t.dataDir, 'blobs', 'tmp'))).toEqual([]), {
+      timeout: 20_000,
+      interval: 100,
+    })
     expect(blobFiles(t.dataDir)).toEqual(before)
   })
 
@@ -282,8 +288,9 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
       })
       expect(accepted.status).toBe(202)
       const path = `${packages()}/${accepted.body.appPkgId}`
-      await vi.waitFor(async () =>
-        expect((await t.call('GET', path, { token: op.token })).body.onboardingState).toBe('ERROR'),
+      await vi.waitFor(
+        async () => expect((await t.call('GET', path, { token: op.token })).body.onboardingState).toBe('ERROR'),
+        { timeout: 20_000, interval: 100 },
       )
       expect((await t.call('GET', path, { token: op.token })).body.onboardingFailure).toContain(
         'redirects are not followed',

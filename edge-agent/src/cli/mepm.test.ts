@@ -54,21 +54,30 @@ describe('the mepm command', () => {
     await vi.waitFor(
       async () => expect((await mepm('apps', 'show', id, '-o', 'json')).stdout).toContain('"status": "STARTED"'),
       {
-        timeout: 10_000,
+        timeout: 20_000,
       },
     )
-    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/x`)).text()).toBe(id))
+    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/x`)).text()).toBe(id), {
+      timeout: 20_000,
+      interval: 100,
+    })
     expect((await mepm('apps', 'ls')).stdout).toMatch(new RegExp(`${id}\\s+hello\\s+STARTED\\s+STARTED\\s+edge`))
     expect((await mepm('apps', 'logs', id, '--tail', '5')).stdout).toContain('request /x')
 
     expect((await mepm('apps', 'stop', id)).stdout).toContain(`stopping ${id}`)
-    await vi.waitFor(async () => expect((await mepm('apps', 'show', id)).stdout).toMatch(/status\s+STOPPED/))
+    await vi.waitFor(async () => expect((await mepm('apps', 'show', id)).stdout).toMatch(/status\s+STOPPED/), {
+      timeout: 20_000,
+      interval: 100,
+    })
     expect((await mepm('apps', 'start', id)).code).toBe(0)
     await vi.waitFor(async () => expect((await mepm('apps', 'show', id)).stdout).toMatch(/status\s+STARTED/), {
-      timeout: 10_000,
+      timeout: 20_000,
     })
     expect((await mepm('apps', 'rm', id)).stdout).toContain(`terminating ${id}`)
-    await vi.waitFor(async () => expect((await mepm('apps', 'ls')).stdout.trim()).toBe('no app instances'))
+    await vi.waitFor(async () => expect((await mepm('apps', 'ls')).stdout.trim()).toBe('no app instances'), {
+      timeout: 20_000,
+      interval: 100,
+    })
   })
 
   it('prints KPI and status for people and for scripts', async () => {

@@ -59,25 +59,32 @@ describe('the local MEPM API', () => {
     await vi.waitFor(
       async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STARTED'),
       {
-        timeout: 10_000,
+        timeout: 20_000,
       },
     )
     // no health check in this package: STARTED means the process runs; it answers a moment later
-    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id))
+    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id), {
+      timeout: 20_000,
+      interval: 100,
+    })
   })
 
   it('shows the logs, stops and starts the instance', async () => {
-    await vi.waitFor(async () =>
-      expect((await t.call('GET', `/mepm/v1/instances/${id}/logs?tail=10`)).body).toContain('request /'),
+    await vi.waitFor(
+      async () => expect((await t.call('GET', `/mepm/v1/instances/${id}/logs?tail=10`)).body).toContain('request /'),
+      { timeout: 20_000, interval: 100 },
     )
     expect((await t.call('POST', `/mepm/v1/instances/${id}/stop`)).status).toBe(202)
-    await vi.waitFor(async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STOPPED'))
+    await vi.waitFor(
+      async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STOPPED'),
+      { timeout: 20_000, interval: 100 },
+    )
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
     expect((await t.call('POST', `/mepm/v1/instances/${id}/start`)).status).toBe(202)
     await vi.waitFor(
       async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).body.status).toBe('STARTED'),
       {
-        timeout: 10_000,
+        timeout: 20_000,
       },
     )
   })
@@ -94,7 +101,10 @@ describe('the local MEPM API', () => {
 
   it('terminates the instance and forgets it', async () => {
     expect((await t.call('DELETE', `/mepm/v1/instances/${id}`)).status).toBe(202)
-    await vi.waitFor(async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).status).toBe(404))
+    await vi.waitFor(async () => expect((await t.call('GET', `/mepm/v1/instances/${id}`)).status).toBe(404), {
+      timeout: 20_000,
+      interval: 100,
+    })
     expect((await t.call('GET', '/mepm/v1/instances')).body).toEqual([])
   })
 
@@ -111,13 +121,16 @@ describe('the local MEPM API', () => {
     await vi.waitFor(
       async () => expect((await t.call('GET', `${lcm}/app_instances/${eg}`)).body.status).toBe('STARTED'),
       {
-        timeout: 10_000,
+        timeout: 20_000,
       },
     )
     expect((await t.call('GET', `${lcm}/packages`)).body).toHaveLength(1)
     expect((await t.call('GET', `${lcm}/hosts/127.0.0.1/kpi`)).body.cpu.cores).toBeGreaterThan(0)
     expect((await t.call('POST', `${lcm}/app_instances/${eg}/terminate`)).status).toBe(202)
-    await vi.waitFor(async () => expect((await t.call('GET', `${lcm}/app_instances/${eg}`)).status).toBe(404))
+    await vi.waitFor(async () => expect((await t.call('GET', `${lcm}/app_instances/${eg}`)).status).toBe(404), {
+      timeout: 20_000,
+      interval: 100,
+    })
     expect((await fetch(`${t.agent.url}${lcm}/packages`)).status).toBe(401)
     expect(await (await fetch(`${t.agent.url}/lcmcontroller/v1/health`)).text()).toBe('ok')
   })

@@ -51,8 +51,9 @@ describe('the exec plugin', () => {
     const id = app.instance.appInstanceId
     expect((await plugin.observe(id, app)).state).toBe('absent')
     await plugin.instantiate(app)
-    await vi.waitFor(async () =>
-      expect(await plugin.observe(id, app)).toMatchObject({ state: 'running', healthy: true }),
+    await vi.waitFor(
+      async () => expect(await plugin.observe(id, app)).toMatchObject({ state: 'running', healthy: true }),
+      { timeout: 20_000, interval: 100 },
     )
     expect(await collect(plugin.logs(id, { tail: 5 }))).toContain(`started as ${id} with hello`)
     await plugin.terminate(id)
@@ -87,7 +88,10 @@ describe('the exec plugin', () => {
     const app = await spec({ IGNORE_TERM: '1' })
     const id = app.instance.appInstanceId
     await plugin.instantiate(app)
-    await vi.waitFor(async () => expect((await collect(plugin.logs(id, { tail: 5 }))).join()).toContain('started'))
+    await vi.waitFor(async () => expect((await collect(plugin.logs(id, { tail: 5 }))).join()).toContain('started'), {
+      timeout: 20_000,
+      interval: 100,
+    })
     await plugin.stop(id)
     expect((await plugin.observe(id)).state).toBe('absent')
     expect(await collect(plugin.logs(id, { tail: 5 }))).toContain('ignoring SIGTERM')
@@ -123,7 +127,10 @@ describe('the exec plugin', () => {
     const app = await spec()
     const id = app.instance.appInstanceId
     await plugin.instantiate(app)
-    await vi.waitFor(async () => expect((await plugin.observe(id, app)).healthy).toBe(true))
+    await vi.waitFor(async () => expect((await plugin.observe(id, app)).healthy).toBe(true), {
+      timeout: 20_000,
+      interval: 100,
+    })
     const controller = new AbortController()
     const seen: string[] = []
     const following = (async () => {
@@ -144,12 +151,16 @@ describe('the exec plugin', () => {
     const app = await spec()
     const id = app.instance.appInstanceId
     await small.instantiate(app)
-    await vi.waitFor(async () => expect((await small.observe(id, app)).healthy).toBe(true))
+    await vi.waitFor(async () => expect((await small.observe(id, app)).healthy).toBe(true), {
+      timeout: 20_000,
+      interval: 100,
+    })
     small.rotateLogs(id)
     expect(readFileSync(join(runDir, id, 'app.log.1'), 'utf8')).toContain('started as')
     await fetch(`http://127.0.0.1:${app.exec?.env.PORT}/after-rotation`).then((r) => r.text())
-    await vi.waitFor(() =>
-      expect(readFileSync(join(runDir, id, 'app.log'), 'utf8')).toContain('request /after-rotation'),
+    await vi.waitFor(
+      () => expect(readFileSync(join(runDir, id, 'app.log'), 'utf8')).toContain('request /after-rotation'),
+      { timeout: 20_000, interval: 100 },
     )
     await small.terminate(id)
   })
