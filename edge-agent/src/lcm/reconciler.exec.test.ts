@@ -4,10 +4,11 @@ import { join } from 'node:path'
 import { DesiredInstance, ExecDescriptor } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { createLogger } from '@mecm/runtime'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openAgentStore } from '../store/store'
 import { freePort, helloApp } from '../testing/apps'
 import { execPlugin } from './plugins/exec/exec-plugin'
+import { procStartTime } from './plugins/exec/process-file'
 import { reconciler } from './reconciler'
 
 const dir = mkdtempSync(join(tmpdir(), 'mecm-reconcile-exec-'))
@@ -56,6 +57,8 @@ describe('the reconciler with the exec plugin', () => {
 
     const { pid } = JSON.parse(readFileSync(join(dir, 'run', id, 'process.json'), 'utf8'))
     process.kill(-pid, 'SIGKILL')
+    // the signal lands asynchronously: the next pass is to see the process gone
+    await vi.waitFor(() => expect(procStartTime(pid)).toBeUndefined(), { timeout: 20_000, interval: 20 })
     await r.reconcileAll()
     expect(await settle('STARTED')).toBe('STARTED')
     expect(JSON.parse(readFileSync(join(dir, 'run', id, 'process.json'), 'utf8')).pid).not.toBe(pid)
