@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { type ArchiveLimits, defaultLimits, readPackage, unpackPackage } from '@mecm/csar'
+import type { ArchiveLimits } from '@mecm/csar'
 import type { DesiredInstance } from '@mecm/protocol'
 import { ApiError, notFound } from '@mecm/runtime'
 import type { RunSpec } from '../lcm/plugin'
@@ -27,7 +27,6 @@ export interface PackageManagerOptions {
  */
 export function packageManager(options: PackageManagerOptions) {
   const root = join(options.dataDir, 'packages')
-  const limits = options.limits ?? defaultLimits
   const dirOf = (digest: string) => join(root, digest)
 
   return {
@@ -56,6 +55,9 @@ export function packageManager(options: PackageManagerOptions) {
         const digest = hash.digest('hex')
         const known = options.store.packages.get(digest)
         if (known) return known
+        // loaded only when a package arrives: the zip and YAML readers stay out of an idle agent's memory
+        const { defaultLimits, readPackage, unpackPackage } = await import('@mecm/csar')
+        const limits = options.limits ?? defaultLimits
         const content = await readPackage(file, {
           limits,
           ...(options.trustAnchor ? { trustAnchor: options.trustAnchor } : {}),
