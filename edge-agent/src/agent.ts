@@ -37,24 +37,15 @@ export async function startAgent(
   const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url })
   const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
 
-  // level-triggered: a pass on every change, and one every reconcileMs whatever happens
-  let pass: Promise<void> | undefined
-  let again = false
+  // level-triggered: a pass on every change, and one every reconcileMs whatever happens; each
+  // instance runs on its own (one slow instance does not hold the others), one run at a time
+  const inFlight = new Set<Promise<void>>()
   const kick = (): Promise<void> => {
-    if (pass) {
-      again = true
-      return pass
-    }
-    pass = reconcile
+    const pass = reconcile
       .reconcileAll()
       .catch((error: Error) => log.error('reconcile pass failed', { error: error.message }))
-      .finally(() => {
-        pass = undefined
-        if (again) {
-          again = false
-          void kick()
-        }
-      })
+    inFlight.add(pass)
+    void pass.finally(() => inFlight.delete(pass))
     return pass
   }
   const loop = setInterval(() => void kick(), config.reconcileMs)
@@ -63,7 +54,7 @@ export async function startAgent(
   }, 30_000)
   rotation.unref()
 
-  const app = localApi({
+  const api = localApi({
     store,
     packages,
     plugin,
@@ -73,7 +64,7 @@ export async function startAgent(
     changed: () => void kick(),
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
+    const started = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
   const address = server.address() as AddressInfo
   url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
@@ -88,7 +79,8 @@ export async function startAgent(
     async close() {
       clearInterval(loop)
       clearInterval(rotation)
-      await pass
+      api.close()
+      await Promise.all(inFlight)
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         if ('closeIdleConnections' in server) server.closeIdleConnections()

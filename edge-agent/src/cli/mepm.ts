@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Readable, Transform } from 'node:stream'
@@ -57,7 +57,8 @@ async function call(
   body?: string | ReadableStream,
   headers: Record<string, string> = {},
 ): Promise<Response> {
-  const token = process.env.MEPM_TOKEN ?? session?.token
+  // the saved session goes only to the agent it came from
+  const token = process.env.MEPM_TOKEN ?? (session?.url === url ? session.token : undefined)
   let response: Response
   try {
     response = await fetch(url + path, {
@@ -164,7 +165,9 @@ async function main(): Promise<void> {
         token: string
       }
       mkdirSync(home, { recursive: true, mode: 0o700 })
+      chmodSync(home, 0o700)
       writeFileSync(sessionFile, JSON.stringify({ url, token }), { mode: 0o600 })
+      chmodSync(sessionFile, 0o600)
       return print({ url, signedIn: true }, () => `signed in to ${url}`)
     }
     case 'status': {

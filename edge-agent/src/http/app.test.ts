@@ -135,6 +135,41 @@ describe('the local MEPM API', () => {
     expect(await (await fetch(`${t.agent.url}/lcmcontroller/v1/health`)).text()).toBe('ok')
   })
 
+  it('never shows or reports the secret parameters, and refuses an access key already taken', async () => {
+    const appPort = await freePort()
+    const parameters = { PORT: String(appPort), ak: 'AK-local-1', sk: 'SK-very-secret' }
+    const deployed = await t.call('POST', '/mepm/v1/instances', { package: appPkgId, parameters, state: 'STOPPED' })
+    expect(deployed.body.parameters).toEqual({ PORT: String(appPort), ak: '***', sk: '***' })
+    await vi.waitFor(
+      async () =>
+        expect((await t.call('GET', `/mepm/v1/instances/${deployed.body.appInstanceId}`)).body.status).toBe('STOPPED'),
+      {
+        timeout: 20_000,
+        interval: 100,
+      },
+    )
+    const events = JSON.stringify((await t.call('GET', '/mepm/v1/events')).body)
+    expect(events).not.toContain('SK-very-secret')
+    const twin = await t.call('POST', '/mepm/v1/instances', {
+      package: appPkgId,
+      parameters: { ak: 'AK-local-1', sk: 'x' },
+    })
+    expect(twin.status).toBe(409)
+    expect((await t.call('DELETE', `/mepm/v1/instances/${deployed.body.appInstanceId}`)).status).toBe(202)
+  })
+
+  it('ends a session at logout, whichever header carried it', async () => {
+    const login = await fetch(`${t.agent.url}/mepm/v1/login`, {
+      method: 'POST',
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    })
+    const { token } = (await login.json()) as { token: string }
+    expect(
+      (await fetch(`${t.agent.url}/mepm/v1/logout`, { method: 'POST', headers: { access_token: token } })).status,
+    ).toBe(204)
+    expect((await fetch(`${t.agent.url}/mepm/v1/status`, { headers: { access_token: token } })).status).toBe(401)
+  })
+
   it('says what is wrong with a bad request', async () => {
     const unknown = await t.call('POST', '/mepm/v1/instances', { package: 'f'.repeat(32) })
     expect([unknown.status, unknown.body.detail]).toEqual([404, expect.stringContaining('mepm pkgs add')])

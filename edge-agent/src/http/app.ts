@@ -19,7 +19,7 @@ import { z } from 'zod'
 import { hostKpi } from '../host/kpi'
 import type { Plugin } from '../lcm/plugin'
 import type { PackageManager } from '../packages/package-manager'
-import type { AgentStore } from '../store/store'
+import { type AgentStore, redacted } from '../store/store'
 
 export interface LocalApiDeps {
   store: AgentStore
@@ -33,6 +33,8 @@ export interface LocalApiDeps {
 }
 
 const SESSION_MS = 12 * 3600 * 1000
+const tokenOf = (c: Context) =>
+  c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
@@ -66,6 +68,8 @@ const Deploy = z.object({
 export function localApi(deps: LocalApiDeps) {
   const { store } = deps
   const app = new Hono()
+  /** Followed log streams, ended when the agent stops. */
+  const streams = new Set<AbortController>()
   const LOCAL_TENANT = '00000000-0000-4000-8000-000000000000'
 
   app.onError((error, c) => {
@@ -91,7 +95,7 @@ export function localApi(deps: LocalApiDeps) {
 
   app.get('/lcmcontroller/v1/health', (c) => c.text('ok'))
   const signedIn: Parameters<typeof app.use>[1] = async (c, next) => {
-    const token = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
+    const token = tokenOf(c)
     if (!token || !store.local.sessionValid(hashToken(token))) {
       throw unauthorized('sign in first: mepm login, or POST /mepm/v1/login, then send Authorization: Bearer <token>')
     }
@@ -101,8 +105,7 @@ export function localApi(deps: LocalApiDeps) {
   app.use('/lcmcontroller/v2/*', signedIn)
 
   app.post('/mepm/v1/logout', (c) => {
-    const token = c.req.header('authorization')?.split(' ')[1] ?? ''
-    store.local.endSession(hashToken(token))
+    store.local.endSession(hashToken(tokenOf(c) ?? ''))
     return c.body(null, 204)
   })
 
@@ -119,7 +122,7 @@ export function localApi(deps: LocalApiDeps) {
       detail: observed?.detail ?? '',
       origin: desired?.origin ?? 'edge',
       generation: desired?.generation ?? observed?.generation ?? 0,
-      parameters: desired?.parameters ?? {},
+      parameters: desired ? redacted(desired).parameters : {},
       updatedAt: observed?.updatedAt ?? null,
     }
   }
@@ -152,8 +155,7 @@ export function localApi(deps: LocalApiDeps) {
 
   /** Records a local change of desired state and tells the center about it. */
   const want = (instance: DesiredInstance, change: 'deployed' | 'started' | 'stopped' | 'terminated') => {
-    store.desired.put(instance, 'edge')
-    store.outbox.append({ kind: 'instance.local_change', change, instance })
+    store.changeLocally(instance, change)
     deps.changed()
   }
 
@@ -162,6 +164,10 @@ export function localApi(deps: LocalApiDeps) {
     if (!pkg) throw notFound(`no package ${body.package} on this host: add it with mepm pkgs add`)
     const id = body.appInstanceId ?? crypto.randomUUID()
     if (store.desired.get(id)) throw conflict(`app instance ${id} exists already`)
+    const ak = body.parameters.ak
+    if (ak && (store.credentials.accessKeyTaken(ak) || store.desired.list().some((d) => d.parameters.ak === ak))) {
+      throw conflict('the access key given as parameter ak belongs to another instance already')
+    }
     const instance = DesiredInstance.parse({
       appInstanceId: id,
       tenantId: LOCAL_TENANT,
@@ -206,6 +212,7 @@ export function localApi(deps: LocalApiDeps) {
     c.header('content-type', 'text/plain; charset=utf-8')
     return stream(c, async (out) => {
       const controller = new AbortController()
+      streams.add(controller)
       out.onAbort(() => controller.abort())
       for await (const line of deps.plugin.logs(id, {
         tail: query.tail,
@@ -214,6 +221,7 @@ export function localApi(deps: LocalApiDeps) {
       })) {
         await out.write(`${line}\n`)
       }
+      streams.delete(controller)
     })
   })
 
@@ -262,5 +270,10 @@ export function localApi(deps: LocalApiDeps) {
   })
 
   app.notFound((c) => problemResponse(notFound(`no route ${c.req.method} ${c.req.path}`), c.req.path))
-  return app
+  return {
+    app,
+    close(): void {
+      for (const controller of streams) controller.abort()
+    },
+  }
 }

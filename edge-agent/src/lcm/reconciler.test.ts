@@ -84,10 +84,10 @@ const cases: Case[] = [
     results: ['COMPLETED'],
   },
   {
-    name: 'deploys an instance wanted stopped, then stops it',
+    name: 'instantiates an instance wanted stopped without running it',
     target: 'STOPPED',
-    statuses: ['INSTANTIATING', 'STARTED', 'STOPPING', 'STOPPED'],
-    calls: ['instantiate', 'stop'],
+    statuses: ['INSTANTIATING', 'STOPPED'],
+    calls: ['stop'],
     final: 'STOPPED',
   },
   {

@@ -29,7 +29,8 @@ type Outcome = 'moved' | 'settled' | 'waiting'
 export function reconciler(deps: ReconcilerDeps) {
   const { store, log } = deps
   const now = deps.now ?? Date.now
-  const busy = new Set<string>()
+  /** The run in progress for each instance: one at a time; a second caller waits for it. */
+  const busy = new Map<string, Promise<void>>()
   const failures = new Map<string, { attempts: number; retryAt: number }>()
   const reported = new Set<string>()
   const waitingSince = new Map<string, number>()
@@ -73,10 +74,8 @@ export function reconciler(deps: ReconcilerDeps) {
 
     if (status === 'NOT_INSTANTIATED') {
       if (target !== 'NOT_INSTANTIATED') return move('INSTANTIATING')
-      if (desired) store.desired.remove(id)
-      if (observed) store.observed.forget(id)
-      store.credentials.forget(id)
-      report(desired, 'COMPLETED', null)
+      // the records go, and the operation's result is queued, in one transaction
+      store.retire(id, desired?.operationId ? { operationId: desired.operationId, appInstanceId: id } : undefined)
       return 'settled'
     }
     if (status === 'FAILED') {
@@ -94,7 +93,8 @@ export function reconciler(deps: ReconcilerDeps) {
     if (!desired) {
       return move(canTransition(instanceLifecycle, status, 'TERMINATING') ? 'TERMINATING' : 'FAILED', 'not desired')
     }
-    const spec: RunSpec = { instance: desired, ...(await deps.prepare(desired)) }
+    // the package is needed to run or check an instance, not to stop or remove it
+    const spec = async (): Promise<RunSpec> => ({ instance: desired, ...(await deps.prepare(desired)) })
 
     switch (status) {
       case 'INSTANTIATING':
@@ -104,8 +104,14 @@ export function reconciler(deps: ReconcilerDeps) {
           await plugin.terminate(id)
           return move('NOT_INSTANTIATED', 'instantiation called off')
         }
-        await (status === 'INSTANTIATING' ? plugin.instantiate(spec) : plugin.start(spec))
-        const seen = await plugin.observe(id, spec)
+        if (status === 'INSTANTIATING' && target === 'STOPPED') {
+          // wanted instantiated but not running: make sure nothing runs
+          await plugin.stop(id)
+          return move('STOPPED')
+        }
+        const run = await spec()
+        await (status === 'INSTANTIATING' ? plugin.instantiate(run) : plugin.start(run))
+        const seen = await plugin.observe(id, run)
         if (seen.state !== 'running') throw new Error(seen.detail)
         if (!seen.healthy) {
           const since = waitingSince.get(id) ?? now()
@@ -125,9 +131,10 @@ export function reconciler(deps: ReconcilerDeps) {
       case 'STARTED': {
         if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
         if (target === 'STOPPED') return move('STOPPING')
-        const seen = await plugin.observe(id, spec)
+        const run = await spec().catch(() => undefined)
+        const seen = await plugin.observe(id, run)
         if (seen.state !== 'running') {
-          const restart = spec.exec?.restart ?? 'on-failure'
+          const restart = run?.exec?.restart ?? 'on-failure'
           return restart === 'never' ? 'settled' : move('FAILED', seen.detail)
         }
         report(desired, 'COMPLETED', null)
@@ -146,33 +153,36 @@ export function reconciler(deps: ReconcilerDeps) {
   }
 
   /** Steps one instance until it settles or has to wait; never two at once for one instance. */
-  async function reconcile(id: string): Promise<void> {
-    if (busy.has(id)) return
-    busy.add(id)
-    try {
-      for (let steps = 0; steps < 16; steps++) {
-        let outcome: Outcome
-        try {
-          outcome = await step(id)
-        } catch (error) {
-          const message = (error as Error).message
-          const wait = failed(id)
-          log.warn('instance step failed', { appInstanceId: id, error: message, retryInMs: wait })
-          const current = store.observed.get(id)?.status
-          if (current && canTransition(instanceLifecycle, current, 'FAILED')) {
-            store.observed.record(id, 'FAILED', {
-              generation: store.desired.get(id)?.generation ?? 1,
-              operationId: store.desired.get(id)?.operationId ?? null,
-              detail: message,
-            })
-          }
-          report(store.desired.get(id), 'FAILED', message)
-          return
+  function reconcile(id: string): Promise<void> {
+    const running = busy.get(id)
+    if (running) return running
+    const done = steps(id).finally(() => busy.delete(id))
+    busy.set(id, done)
+    return done
+  }
+
+  async function steps(id: string): Promise<void> {
+    for (let n = 0; n < 16; n++) {
+      let outcome: Outcome
+      try {
+        outcome = await step(id)
+      } catch (error) {
+        const message = (error as Error).message
+        waitingSince.delete(id)
+        const wait = failed(id)
+        log.warn('instance step failed', { appInstanceId: id, error: message, retryInMs: wait })
+        const current = store.observed.get(id)?.status
+        if (current && canTransition(instanceLifecycle, current, 'FAILED')) {
+          store.observed.record(id, 'FAILED', {
+            generation: store.desired.get(id)?.generation ?? 1,
+            operationId: store.desired.get(id)?.operationId ?? null,
+            detail: message,
+          })
         }
-        if (outcome !== 'moved') return
+        report(store.desired.get(id), 'FAILED', message)
+        return
       }
-    } finally {
-      busy.delete(id)
+      if (outcome !== 'moved') return
     }
   }
 

@@ -44,6 +44,16 @@ export interface StoredPackage {
 }
 
 type Db = BetterSQLite3Database<typeof schema>
+
+/** Parameters that carry secrets: never shown, never sent to the center. */
+const SECRET_PARAMETERS = new Set(['ak', 'sk'])
+
+export function redacted<T extends { parameters: Record<string, string> }>(instance: T): T {
+  const parameters = Object.fromEntries(
+    Object.entries(instance.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.has(key) ? '***' : value]),
+  )
+  return { ...instance, parameters }
+}
 const now = () => new Date().toISOString()
 
 function lastApplied(db: Db): number {
@@ -288,9 +298,44 @@ export function openAgentStore(file: string) {
           return pair
         })
       },
-      forget(appInstanceId: string): void {
-        db.delete(schema.instanceCredentials).where(eq(schema.instanceCredentials.appInstanceId, appInstanceId)).run()
+      /** Whether another instance holds this access key already. */
+      accessKeyTaken(accessKey: string): boolean {
+        return (
+          db
+            .select()
+            .from(schema.instanceCredentials)
+            .where(eq(schema.instanceCredentials.accessKey, accessKey))
+            .get() !== undefined
+        )
       },
+    },
+
+    /** Forgets an instance that reached NOT_INSTANTIATED as wanted, queueing its operation's result, all at once. */
+    retire(appInstanceId: string, completed?: { operationId: string; appInstanceId: string }): void {
+      db.transaction((tx) => {
+        tx.delete(schema.desiredInstances).where(eq(schema.desiredInstances.appInstanceId, appInstanceId)).run()
+        tx.delete(schema.observedInstances).where(eq(schema.observedInstances.appInstanceId, appInstanceId)).run()
+        tx.delete(schema.instanceCredentials).where(eq(schema.instanceCredentials.appInstanceId, appInstanceId)).run()
+        if (completed) appendEvent(tx, { kind: 'operation.result', ...completed, outcome: 'COMPLETED', error: null })
+      })
+    },
+
+    /** A change made at the edge: the desired record and the event telling the center, in one transaction. */
+    changeLocally(instance: DesiredInstance, change: 'deployed' | 'started' | 'stopped' | 'terminated'): void {
+      const record = DesiredInstance.parse(instance)
+      db.transaction((tx) => {
+        const values = {
+          record: JSON.stringify(record),
+          generation: record.generation,
+          origin: 'edge' as const,
+          updatedAt: now(),
+        }
+        tx.insert(schema.desiredInstances)
+          .values({ appInstanceId: record.appInstanceId, ...values })
+          .onConflictDoUpdate({ target: schema.desiredInstances.appInstanceId, set: values })
+          .run()
+        appendEvent(tx, { kind: 'instance.local_change', change, instance: redacted(record) })
+      })
     },
 
     /** The local admin's password hash, and the API's sessions (tokens kept as hashes). */

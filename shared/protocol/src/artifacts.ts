@@ -40,7 +40,7 @@ export const ExecDescriptor = z.object({
         .optional(),
       tcp: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
       intervalSeconds: z.number().min(0.1).default(5),
-      timeoutSeconds: z.number().min(0.1).default(2),
+      timeoutSeconds: z.number().min(0.1).max(30).default(2),
     })
     .refine((check) => Boolean(check.http) !== Boolean(check.tcp), 'give exactly one of http or tcp')
     .optional(),

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { freePort, helloApp } from '../../../testing/apps'
 import type { RunSpec } from '../../plugin'
 import { execPlugin } from './exec-plugin'
-import { procStartTime, writeRecord } from './process-file'
+import { groupAlive, markedLeaders, procStartTime, writeRecord } from './process-file'
 
 const root = mkdtempSync(join(tmpdir(), 'mecm-exec-'))
 const packageDir = join(root, 'package')
@@ -113,6 +113,44 @@ describe('the exec plugin', () => {
     expect(JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8')).pid).toBe(orphan.pid)
     await plugin.terminate(id)
     expect(procStartTime(orphan.pid ?? 0)).toBeUndefined()
+  })
+
+  it('does not take a process whose environment merely mentions the marker', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    const stranger = spawn('sleep', ['30'], {
+      env: { ...process.env, X: `MEPM_EXEC_INSTANCE=${id}` },
+      detached: true,
+      stdio: 'ignore',
+    })
+    stranger.unref()
+    await vi.waitFor(() => expect(procStartTime(stranger.pid ?? 0)).toBeDefined(), { timeout: 20_000, interval: 20 })
+    expect(markedLeaders(id)).toEqual([])
+    process.kill(-(stranger.pid ?? 0), 'SIGKILL')
+  })
+
+  it('stops the children an exited app left behind, and ends a followed log when the instance goes', async () => {
+    const app = await spec()
+    const id = app.instance.appInstanceId
+    const wrapper = {
+      ...app,
+      exec: ExecDescriptor.parse({ command: 'sh', args: ['-c', 'sleep 300 & echo forked; sleep 0.2; exit 1'] }),
+    }
+    await plugin.instantiate(wrapper)
+    const { pid } = JSON.parse(readFileSync(join(runDir, id, 'process.json'), 'utf8'))
+    await vi.waitFor(async () => expect((await plugin.observe(id)).state).toBe('exited'), {
+      timeout: 20_000,
+      interval: 50,
+    })
+    expect(groupAlive(pid)).toBe(true)
+    const following = (async () => {
+      const lines: string[] = []
+      for await (const line of plugin.logs(id, { tail: 5, follow: true })) lines.push(line)
+      return lines
+    })()
+    await plugin.terminate(id)
+    expect(groupAlive(pid)).toBe(false)
+    expect(await following).toContain('forked')
   })
 
   it('does not take a reused pid for its app', async () => {

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { ExecDescriptor } from '@mecm/protocol'
 import type { Observation, Plugin, RunSpec } from '../../plugin'
-import { isAlive, MARKER, markedLeaders, procStartTime, readRecord, writeRecord } from './process-file'
+import { groupAlive, isAlive, MARKER, markedLeaders, procStartTime, readRecord, writeRecord } from './process-file'
 
 export interface ExecPluginOptions {
   /** Where each instance gets a folder with its process record and logs. */
@@ -112,6 +112,8 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
     const id = spec.instance.appInstanceId
     const existing = readRecord(recordFile(id))
     if (existing && isAlive(existing)) return
+    // the app exited but left children behind: they go before it starts again
+    if (existing) await stop(id)
     if (adoptUnrecorded(id)) return
     const exec = spec.exec
     if (!exec)
@@ -149,24 +151,31 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
     }
   }
 
+  /**
+   * Stops the app's whole process group (children a wrapper left behind included): SIGTERM, then
+   * SIGKILL after the stop timeout. While any member lives, the group id cannot be handed out
+   * again, so signalling it never hits a stranger.
+   */
   async function stop(appInstanceId: string): Promise<void> {
     const record =
       readRecord(recordFile(appInstanceId)) ??
       (adoptUnrecorded(appInstanceId) ? readRecord(recordFile(appInstanceId)) : undefined)
     if (!record) return
-    if (isAlive(record)) {
-      const signal = (name: NodeJS.Signals) => {
-        try {
-          process.kill(-record.pid, name)
-        } catch {
-          // the group is gone already
-        }
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-record.pid, name)
+      } catch {
+        // the group is gone already
       }
+    }
+    if (groupAlive(record.pid)) {
       signal('SIGTERM')
       const deadline = Date.now() + stopTimeout
-      while (isAlive(record) && Date.now() < deadline) await delay(50)
-      if (isAlive(record)) signal('SIGKILL')
-      while (isAlive(record)) await delay(20)
+      while (groupAlive(record.pid) && Date.now() < deadline) await delay(50)
+      if (groupAlive(record.pid)) signal('SIGKILL')
+      const killDeadline = Date.now() + 5000
+      while (groupAlive(record.pid) && Date.now() < killDeadline) await delay(20)
+      if (groupAlive(record.pid)) throw new Error(`process group ${record.pid} did not die after SIGKILL`)
     }
     rmSync(recordFile(appInstanceId), { force: true })
   }
@@ -200,7 +209,8 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
       if (!follow) return
       let offset = existsSync(file) ? statSync(file).size : 0
       let partial = ''
-      while (!signal?.aborted) {
+      // ends when the caller aborts or the instance is terminated (its folder goes)
+      while (!signal?.aborted && existsSync(dirOf(appInstanceId))) {
         await delay(200, undefined, { signal }).catch(() => undefined)
         if (!existsSync(file)) continue
         const size = statSync(file).size

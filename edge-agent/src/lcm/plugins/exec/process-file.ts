@@ -28,19 +28,36 @@ export const MARKER = 'MEPM_EXEC_INSTANCE'
  * and recording it leaves behind unrecorded.
  */
 export function markedLeaders(appInstanceId: string): number[] {
-  const leaders: number[] = []
+  const leaders: { pid: number; start: number }[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (!readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`${MARKER}=${appInstanceId}\0`)) continue
+      // whole entries only: a parameter whose value merely contains the marker text does not count
+      const environment = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0')
+      if (!environment.includes(`${MARKER}=${appInstanceId}`)) continue
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (fields[0] !== 'Z' && fields[2] === entry) leaders.push(Number(entry))
+      if (fields[0] !== 'Z' && fields[2] === entry) leaders.push({ pid: Number(entry), start: Number(fields[19]) })
     } catch {
       // gone meanwhile, or not ours to read
     }
   }
-  return leaders.sort((a, b) => a - b)
+  return leaders.sort((x, y) => x.start - y.start).map((leader) => leader.pid)
+}
+
+/** Whether any live process still belongs to the process group `pgid`. */
+export function groupAlive(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) return true
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false
 }
 
 export function isAlive(record: ProcessRecord): boolean {
