@@ -181,9 +181,10 @@ const cases: Case[] = [
     from: ['INSTANTIATING', 'STARTED'],
     script: { exited: true },
     restart: 'never',
-    statuses: [],
+    passes: 2,
+    statuses: ['FAILED'],
     calls: [],
-    final: 'STARTED',
+    final: 'FAILED',
   },
 ]
 

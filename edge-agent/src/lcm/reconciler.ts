@@ -20,6 +20,8 @@ export interface ReconcilerDeps {
 
 type Outcome = 'moved' | 'settled' | 'waiting'
 
+const NO_RESTART = 'the app exited and its restart policy is never'
+
 /**
  * Level-triggered: compares each instance's desired state with what it observed, and takes one
  * step of the instance lifecycle at a time through the plugin, recording every status first
@@ -79,8 +81,10 @@ export function reconciler(deps: ReconcilerDeps) {
       return 'settled'
     }
     if (status === 'FAILED') {
-      if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
       if (now() < retryAt) return 'waiting'
+      if (target === 'NOT_INSTANTIATED') return move('TERMINATING')
+      // an app that may not restart stays down until someone asks again (a newer generation)
+      if (observed?.detail === NO_RESTART && (desired?.generation ?? 0) <= (observed?.generation ?? 0)) return 'settled'
       return move('INSTANTIATING', 'retrying')
     }
     const { plugin } = deps
@@ -135,7 +139,7 @@ export function reconciler(deps: ReconcilerDeps) {
         const seen = await plugin.observe(id, run)
         if (seen.state !== 'running') {
           const restart = run?.exec?.restart ?? 'on-failure'
-          return restart === 'never' ? 'settled' : move('FAILED', seen.detail)
+          return move('FAILED', restart === 'never' ? NO_RESTART : seen.detail)
         }
         report(desired, 'COMPLETED', null)
         return 'settled'
