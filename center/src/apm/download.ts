@@ -3,6 +3,13 @@ import { ApiError, notFound } from '@mecm/runtime'
 import type { Context } from 'hono'
 import type { BlobStore } from './blob-store'
 
+/** The answers of every route that serves package content. */
+export const contentResponses = {
+  200: { description: 'the CSAR' },
+  206: { description: 'part of it' },
+  416: { description: 'the range lies outside the content' },
+}
+
 /** One byte range of `size` bytes, from a Range header; null when the header asks for none we serve. */
 export function byteRange(
   header: string | undefined,

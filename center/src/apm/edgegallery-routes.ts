@@ -7,7 +7,7 @@ import type { Store } from '../db/store'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
-import { blobResponse } from './download'
+import { blobResponse, contentResponses } from './download'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
 import { checkPackageUrl, packageIn, refuseOversized, requestStream } from './requests'
@@ -269,11 +269,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
       tag,
       access: 'read',
       params: PackagePath,
-      responses: {
-        200: { description: 'the CSAR' },
-        206: { description: 'part of it' },
-        416: { description: 'bad range' },
-      },
+      responses: contentResponses,
     },
     async ({ c, params }) => {
       const found = await packageIn(store, params.tenantId, params.packageId)
@@ -329,11 +325,7 @@ export function edgeGalleryPackageRoutes(api: Api, deps: { store: Store; blobs: 
       tag,
       access: 'read',
       params: Tenant.extend({ digest: Sha256 }),
-      responses: {
-        200: { description: 'the content' },
-        206: { description: 'part of it' },
-        404: { description: 'unknown' },
-      },
+      responses: { ...contentResponses, 404: { description: 'no package of the tenant has this content' } },
     },
     async ({ c, params }) => {
       if (!(await store.packages.tenantHasDigest(params.tenantId, params.digest))) {

@@ -5,7 +5,7 @@ import type { Store } from '../db/store'
 import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
 import { checkCallbackUrl } from './callback-url'
-import { blobResponse } from './download'
+import { blobResponse, contentResponses } from './download'
 import { filterable, filterView, matches, parseFilter } from './etsi-filter'
 import type { Notifier } from './notifier'
 import type { Onboarding } from './onboarding'
@@ -248,11 +248,7 @@ export function etsiPackageRoutes(
         tag,
         access: 'read',
         params: Params,
-        responses: {
-          200: { description: 'the CSAR' },
-          206: { description: 'part of it' },
-          416: { description: 'bad range' },
-        },
+        responses: contentResponses,
       },
       async ({ c, params, principal }) => {
         const found = await find(principal.tenantId, params)

@@ -4,27 +4,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { type PackageSpec, writePackage } from '@mecm/csar'
-
-/** A small valid exec package. */
-export function helloSpec(overrides: Partial<PackageSpec> = {}): PackageSpec {
-  return {
-    appClass: 'exec',
-    appd: {
-      id: 'hello-appd',
-      name: 'hello',
-      provider: 'Acme',
-      version: '1.0.0',
-      inputs: { port: { type: 'string', default: '8080', description: 'listen port' } },
-    },
-    files: {
-      'Artifacts/Deployment/Exec/app.yaml': 'command: node\nargs: [server.js]\n',
-      'Artifacts/Deployment/Exec/server.js': 'require("http").createServer((q, s) => s.end("hi")).listen(8080)\n',
-    },
-    ...overrides,
-  }
-}
+import { helloSpec } from '@mecm/csar/hello'
 
 let built = 0
+
+export { helloSpec }
+
 export async function packageFile(dir: string, spec: PackageSpec = helloSpec()): Promise<string> {
   const file = join(dir, `package-${++built}.csar`)
   await writePackage(file, spec)

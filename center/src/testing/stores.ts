@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import type { Dialect } from '../db/driver'
+import { openStore, type Store } from '../db/store'
 
 /** Every store test runs on both: a SQLite file in a temp dir, and a fresh database on the test PostgreSQL. */
 export const dialects: Dialect[] = ['sqlite', 'postgres']
@@ -45,4 +46,21 @@ export async function testDatabase(dialect: Dialect): Promise<TestDatabase> {
       rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A migrated store on a fresh database of the dialect for the enclosing describe block: opened
+ * before its tests, closed and dropped after them.
+ */
+export function storeFor(dialect: Dialect): { readonly db: TestDatabase; readonly store: Store } {
+  const handle = {} as { db: TestDatabase; store: Store }
+  beforeAll(async () => {
+    handle.db = await testDatabase(dialect)
+    handle.store = await openStore(handle.db)
+  })
+  afterAll(async () => {
+    await handle.store.close()
+    await handle.db.drop()
+  })
+  return handle
 }

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { defaultLimits } from './archive'
 import { type PackageSpec, writePackage } from './build'
 import { readPackage } from './csar'
+import { helloSpec } from './hello'
 import { writeZip, zipBuffer } from './zip-writer'
 
 const dir = mkdtempSync(join(tmpdir(), 'mecm-csar-'))
@@ -15,25 +16,24 @@ let n = 0
 const path = () => join(dir, `p${++n}.csar`)
 const options = { limits: defaultLimits }
 
-const exec = (overrides: Partial<PackageSpec> = {}): PackageSpec => ({
-  appClass: 'exec',
-  appd: {
-    id: 'hello-appd',
-    name: 'hello',
-    provider: 'Acme',
-    version: '1.0.0',
-    inputs: { port: { type: 'string', default: '8080', description: 'listen port' } },
-    configuration: {
-      appServiceProduced: [{ serName: 'hello', version: '1.0' }],
-      appDNSRule: [{ dnsRuleId: 'd1', domainName: 'hello.mec', ipAddressType: 'IP_V4', ipAddress: '10.0.0.1' }],
+/** The hello package, with the services, rules and ports these tests read back. */
+const exec = (overrides: Partial<PackageSpec> = {}): PackageSpec => {
+  const hello = helloSpec()
+  return helloSpec({
+    appd: {
+      ...hello.appd,
+      configuration: {
+        appServiceProduced: [{ serName: 'hello', version: '1.0' }],
+        appDNSRule: [{ dnsRuleId: 'd1', domainName: 'hello.mec', ipAddressType: 'IP_V4', ipAddress: '10.0.0.1' }],
+      },
     },
-  },
-  files: {
-    'Artifacts/Deployment/Exec/app.yaml': 'command: node\nargs: [server.js]\nports: [{name: http, port: 8080}]\n',
-    'Artifacts/Deployment/Exec/server.js': 'require("http").createServer((q, s) => s.end("hi")).listen(8080)\n',
-  },
-  ...overrides,
-})
+    files: {
+      ...hello.files,
+      'Artifacts/Deployment/Exec/app.yaml': 'command: node\nargs: [server.js]\nports: [{name: http, port: 8080}]\n',
+    },
+    ...overrides,
+  })
+}
 
 /** Puts every other entry's SHA-256 into the entries' .mf, as a valid package has it. */
 function listed(entries: [string, string | Buffer][]): [string, string | Buffer][] {
