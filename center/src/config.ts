@@ -15,6 +15,10 @@ import { z } from 'zod'
  *   MECM_PACKAGE_TRUST_ANCHOR         PEM CA file: only packages with a manifest signature it verifies are onboarded
  *   MECM_NOTIFY_RETRY_MS              first retry of a failed notification (1000; doubles up to 10 min, 12 attempts)
  *   MECM_CALLBACK_ALLOW_LOOPBACK      true: subscribers' callbacks may point at loopback and link-local addresses (false)
+ *   MECM_EDGE_HEARTBEAT_MS            ping interval of edge sockets; silent for two means OFFLINE (5000)
+ *   MECM_EDGE_WINDOW                  commands unacknowledged at once per edge, and events per batch (500)
+ *   MECM_ENROLLMENT_TTL               seconds an edge enrollment token stays valid (3600)
+ *   MECM_EDGE_EVENT_RETENTION_DAYS    days an edge's event log is kept (7)
  */
 export const Config = z.object({
   host: z.string().min(1),
@@ -37,6 +41,10 @@ export const Config = z.object({
   callbackAllowLoopback: z.enum(['true', 'false']).transform((flag) => flag === 'true'),
   accessTokenTtlSeconds: z.coerce.number().int().min(60),
   refreshTokenTtlSeconds: z.coerce.number().int().min(60),
+  edgeHeartbeatMs: z.coerce.number().int().min(100).max(60_000),
+  edgeWindow: z.coerce.number().int().min(1).max(500),
+  enrollmentTtlSeconds: z.coerce.number().int().min(1),
+  edgeEventRetentionDays: z.coerce.number().min(0),
 })
 export type Config = z.infer<typeof Config>
 
@@ -67,6 +75,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     callbackAllowLoopback: env.MECM_CALLBACK_ALLOW_LOOPBACK ?? 'false',
     accessTokenTtlSeconds: env.MECM_ACCESS_TOKEN_TTL ?? 15 * 60,
     refreshTokenTtlSeconds: env.MECM_REFRESH_TOKEN_TTL ?? 7 * 24 * 3600,
+    edgeHeartbeatMs: env.MECM_EDGE_HEARTBEAT_MS ?? 5000,
+    edgeWindow: env.MECM_EDGE_WINDOW ?? 500,
+    enrollmentTtlSeconds: env.MECM_ENROLLMENT_TTL ?? 3600,
+    edgeEventRetentionDays: env.MECM_EDGE_EVENT_RETENTION_DAYS ?? 7,
   })
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`)

@@ -171,6 +171,89 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX notifications_due ON notifications (next_attempt_at);
     `,
   },
+  {
+    version: 3,
+    name: 'edge enrollment and identity, the sync channel: command outbox, desired state, events, observed instances, conflicts',
+    sql: `
+      CREATE TABLE edge_enrollments (
+        host_id TEXT PRIMARY KEY REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL UNIQUE,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE edge_identities (
+        host_id TEXT PRIMARY KEY REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        public_key TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        rotated_at TEXT NOT NULL
+      );
+      CREATE TABLE edge_sync (
+        host_id TEXT PRIMARY KEY REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        store_id TEXT,
+        command_seq BIGINT NOT NULL,
+        acked_command_seq BIGINT NOT NULL,
+        event_seq BIGINT NOT NULL,
+        session_id TEXT,
+        agent_version TEXT,
+        seen_at TEXT,
+        metrics TEXT,
+        mep_services TEXT NOT NULL
+      );
+      CREATE TABLE edge_commands (
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        seq BIGINT NOT NULL,
+        command_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        PRIMARY KEY (host_id, seq)
+      );
+      CREATE TABLE edge_desired (
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        record TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        reported TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (host_id, kind, item_key)
+      );
+      CREATE INDEX edge_desired_item ON edge_desired (kind, item_key);
+      CREATE TABLE edge_instances (
+        app_instance_id TEXT PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        operation_id TEXT,
+        detail TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX edge_instances_host ON edge_instances (host_id, app_instance_id);
+      CREATE TABLE edge_events (
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        store_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        event_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        rejected TEXT,
+        PRIMARY KEY (host_id, store_id, seq)
+      );
+      CREATE INDEX edge_events_received ON edge_events (host_id, received_at);
+      CREATE TABLE edge_conflicts (
+        conflict_id TEXT PRIMARY KEY,
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        app_instance_id TEXT NOT NULL,
+        center_record TEXT NOT NULL,
+        edge_record TEXT NOT NULL,
+        winner TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX edge_conflicts_host ON edge_conflicts (host_id, created_at);
+    `,
+  },
 ]
 
 export const latestVersion = Math.max(...migrations.map((m) => m.version))

@@ -2,12 +2,16 @@ import { join } from 'node:path'
 import { packageStore } from '../apm/package-store'
 import { subscriptionStore } from '../apm/subscription-store'
 import { credentialStore } from '../auth/credential-store'
+import { edgeIdentityStore } from '../auth/edge-identity-store'
 import { tenantStore } from '../auth/tenant-store'
 import { appdStore } from '../inventory/appd-store'
 import type { AppRepo, AppStore } from '../inventory/catalog'
 import { catalogStore } from '../inventory/catalog-store'
 import { hostAppStore } from '../inventory/host-app-store'
 import { hostStore } from '../inventory/host-store'
+import { eventStore } from '../sync/event-store'
+import { outboxStore } from '../sync/outbox-store'
+import { sessionStore } from '../sync/session-store'
 import type { Database, Dialect } from './driver'
 import { isMigrated, migrate } from './migrations'
 import { openPostgres } from './postgres'
@@ -29,6 +33,10 @@ export interface Store {
   readonly appRepos: ReturnType<typeof catalogStore<AppRepo>>
   readonly packages: ReturnType<typeof packageStore>
   readonly packageSubscriptions: ReturnType<typeof subscriptionStore>
+  readonly edges: ReturnType<typeof edgeIdentityStore>
+  readonly edgeOutbox: ReturnType<typeof outboxStore>
+  readonly edgeSessions: ReturnType<typeof sessionStore>
+  readonly edgeEvents: ReturnType<typeof eventStore>
   /** Reachable and fully migrated: what /readyz reports. */
   ready(): Promise<boolean>
   close(): Promise<void>
@@ -46,6 +54,10 @@ export function storeOver(db: Database): Store {
     appRepos: catalogStore<AppRepo>(db, 'app_repos', 'app repository'),
     packages: packageStore(db),
     packageSubscriptions: subscriptionStore(db),
+    edges: edgeIdentityStore(db),
+    edgeOutbox: outboxStore(db),
+    edgeSessions: sessionStore(db),
+    edgeEvents: eventStore(db),
     ready: () => isMigrated(db),
     close: () => db.close(),
   }

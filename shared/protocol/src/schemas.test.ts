@@ -10,6 +10,7 @@ function breaking<T extends object>(valid: T, patch: Record<string, unknown>): u
 
 const uuidLike = '3f0c2b9e-8a1d-4e5f-9b7a-1c2d3e4f5a6b'
 const { frames } = ex
+const publicKey = 'MCowBQYDK2VwAyEA59ehxvLMbTnp3H/HZRtIrZmCrJuaPFxeOh0hzZy1eCA='
 
 /** For every schema the package exports: inputs it must accept, and inputs it must refuse. */
 const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
@@ -278,6 +279,19 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
   },
   ErrorCode: { valid: ['BAD_FRAME', 'UNSUPPORTED_VERSION'], invalid: ['OOPS'] },
   ErrorFrame: { valid: [frames.error], invalid: [breaking(frames.error, { code: 'OOPS' })] },
+  EdgePublicKey: { valid: [publicKey], invalid: [publicKey.slice(0, -2), `-----BEGIN PUBLIC KEY-----${publicKey}`] },
+  EnrollRequest: {
+    valid: [{ token: 'a'.repeat(43), publicKey, agentVersion: '0.1.0' }],
+    invalid: [
+      { token: 'short', publicKey, agentVersion: '0.1.0' },
+      { token: 'a'.repeat(43), publicKey: 'x', agentVersion: '1' },
+    ],
+  },
+  EdgeIdentity: {
+    valid: [{ hostId: uuidLike, tenantId: uuidLike, mechostIp: '10.0.0.1', mechostName: 'edge-1' }],
+    invalid: [{ hostId: uuidLike, tenantId: uuidLike, mechostIp: 'edge-1', mechostName: 'edge-1' }],
+  },
+  RotateKeyRequest: { valid: [{ publicKey }], invalid: [{}, { publicKey: 'MCowBQYDK2VwAyEA' }] },
   Frame: {
     valid: Object.values(frames),
     invalid: [{ v: 1, type: 'bye' }, { type: 'hello' }, breaking(frames.ack, { v: 0 }), null, 'hello'],

@@ -7,6 +7,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
   error(msg: string, fields?: Record<string, unknown>): void
+  /** The same logger with these fields on every line. */
+  child(fields: Record<string, unknown>): Logger
 }
 
 export function createLogger(
@@ -21,5 +23,11 @@ export function createLogger(
       if (level === 'silent' || order[at] < order[level]) return
       write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...base, ...fields }), at)
     }
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+  }
 }

@@ -34,6 +34,7 @@ export const InstanceRules = z.object({
   taskId: Uuid.nullable(),
   configuration: AppdConfiguration,
 })
+export type InstanceRules = z.infer<typeof InstanceRules>
 
 /** Credentials for a plugin: a kubeconfig, or OpenStack auth as JSON. null removes them. */
 export const PluginConfig = z.object({
@@ -43,6 +44,7 @@ export const PluginConfig = z.object({
     .max(5 * 1024 * 1024)
     .nullable(),
 })
+export type PluginConfig = z.infer<typeof PluginConfig>
 
 /** Center → edge: a change of desired state. */
 export const CommandBody = z.discriminatedUnion('kind', [
@@ -68,5 +70,6 @@ export const DesiredState = z.object({
   instances: z.array(DesiredInstance),
   packages: z.array(PackageRef),
   rules: z.array(InstanceRules),
+  plugins: z.array(PluginConfig).default([]),
 })
 export type DesiredState = z.infer<typeof DesiredState>

@@ -67,7 +67,8 @@ export const EventFrame = z.object({
     ),
 })
 
-export const RpcMethod = z.enum(['instance.logs', 'instance.status', 'host.kpi', 'mep.capabilities'])
+/** Calls the center makes on an edge; `rpc.cancel` (params.id) stops a streaming one. */
+export const RpcMethod = z.enum(['instance.logs', 'instance.status', 'host.kpi', 'mep.capabilities', 'rpc.cancel'])
 
 export const RpcRequest = z.object({
   ...base,
@@ -125,4 +126,8 @@ export const Frame = z.discriminatedUnion('type', [
   ErrorFrame,
 ])
 export type Frame = z.infer<typeof Frame>
+export type Hello = z.infer<typeof Hello>
+export type RpcMethod = z.infer<typeof RpcMethod>
+export type ErrorCode = z.infer<typeof ErrorCode>
+export type EventFrame = z.infer<typeof EventFrame>
 export type FrameType = Frame['type']

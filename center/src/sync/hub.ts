@@ -1,0 +1,149 @@
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Command, CommandBody, RpcMethod } from '@mecm/protocol'
+import { ApiError, type Logger } from '@mecm/runtime'
+import { WebSocketServer } from 'ws'
+import { verifyEdgeRequest } from '../auth/edge-signature'
+import type { Store } from '../db/store'
+import type { Sealer } from '../secrets'
+import { CLOSE, type EdgeSession, edgeSession, type SessionSettings } from './session'
+
+export const CONNECT_PATH = '/edge/v1/connect'
+
+/** Frames as large as a plugin configuration (5 MiB) with room to spare. */
+const MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+export interface HubSettings extends SessionSettings {
+  eventRetentionDays: number
+}
+
+function refuse(socket: Duplex, status: number, title: string, detail: string) {
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail })
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}
+
+/**
+ * The center's end of every edge socket (DESIGN.md "The sync protocol"): it authenticates the
+ * upgrade, keeps one session per edge, pings them, and is how the rest of the center reaches an
+ * edge: `issue` appends a command to its outbox and wakes its session; `call` asks it something.
+ * Hosts whose session died with another replica (or a killed center) are swept OFFLINE.
+ */
+export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; settings: HubSettings }) {
+  const { store, log, settings } = deps
+  const sessions = new Map<string, EdgeSession>()
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })
+
+  async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    socket.on('error', () => undefined)
+    const url = new URL(request.url ?? '/', 'http://center')
+    if (url.pathname !== CONNECT_PATH)
+      return refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${url.pathname}`)
+    let edge: Awaited<ReturnType<typeof verifyEdgeRequest>>
+    try {
+      edge = await verifyEdgeRequest(
+        { edges: store.edges, credentials: store.credentials },
+        {
+          authorization: request.headers.authorization ?? '',
+          method: request.method ?? 'GET',
+          pathWithQuery: url.pathname + url.search,
+        },
+      )
+    } catch (error) {
+      if (!(error instanceof ApiError)) {
+        log.error('edge authentication failed', { error: String(error) })
+        return refuse(socket, 503, 'Service Unavailable', 'the center could not check this edge now; retry')
+      }
+      log.warn('refused an edge connection', { reason: error.message })
+      return refuse(socket, error.status, error.title, error.message)
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      sessions.get(edge.hostId)?.close(CLOSE.SUPERSEDED, 'a newer connection of this edge took over')
+      const session = edgeSession(ws, edge, {
+        store,
+        log,
+        sealer: deps.sealer,
+        settings,
+        onEnd: () => {
+          if (sessions.get(edge.hostId) === session) sessions.delete(edge.hostId)
+        },
+      })
+      sessions.set(edge.hostId, session)
+    })
+  }
+
+  const ticker = setInterval(() => {
+    for (const session of sessions.values()) {
+      void session.tick().catch((error: Error) => log.warn('edge liveness check failed', { error: error.message }))
+    }
+    const before = new Date(Date.now() - 3 * settings.heartbeatMs).toISOString()
+    void store.edgeSessions
+      .sweep(before, [...sessions.keys()])
+      .catch((error: Error) => log.warn('sweeping silent edges failed', { error: error.message }))
+  }, settings.heartbeatMs)
+  const pruner = setInterval(
+    () => {
+      const before = new Date(Date.now() - settings.eventRetentionDays * 86_400_000).toISOString()
+      void store.edgeEvents.prune(before).catch(() => undefined)
+    },
+    60 * 60 * 1000,
+  )
+  pruner.unref()
+
+  return {
+    attach(server: Server) {
+      server.on(
+        'upgrade',
+        (request: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(request, socket, head),
+      )
+    },
+
+    connected: (hostId: string): boolean => sessions.has(hostId),
+
+    /** Appends a command to the edge's outbox (inside `tx`'s transaction when given) and sends it if the edge is here. */
+    async issue(hostId: string, body: CommandBody): Promise<Command> {
+      const sealed =
+        body.kind === 'plugin.configure' && body.plugin.config !== null
+          ? { ...body, plugin: { ...body.plugin, config: deps.sealer.seal(body.plugin.config) } }
+          : body
+      const command = await store.edgeOutbox.append(hostId, sealed)
+      sessions.get(hostId)?.wake()
+      return command
+    },
+
+    /** Tells a session its outbox grew (after a transaction of the caller's committed). */
+    wake(hostId: string): void {
+      sessions.get(hostId)?.wake()
+    },
+
+    /** Closes the edge's socket now (revoked or removed); it is refused from then on. */
+    disconnect(hostId: string, reason: string): void {
+      sessions.get(hostId)?.close(CLOSE.REVOKED, reason)
+    },
+
+    /** Asks a connected edge; an edge that is not connected gives 503 at once. */
+    call(
+      hostId: string,
+      method: RpcMethod,
+      params: Record<string, unknown>,
+      timeoutMs: number,
+    ): AsyncIterable<unknown> {
+      const session = sessions.get(hostId)
+      if (!session) {
+        throw new ApiError(503, 'Service Unavailable', 'the edge is not connected: it cannot answer live queries now')
+      }
+      return session.call(method, params, timeoutMs)
+    },
+
+    async close(): Promise<void> {
+      clearInterval(ticker)
+      clearInterval(pruner)
+      await Promise.all([...sessions.values()].map((session) => session.terminate()))
+      sessions.clear()
+      for (const client of wss.clients) client.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}
+export type SyncHub = ReturnType<typeof syncHub>
