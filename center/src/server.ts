@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
@@ -13,6 +14,7 @@ import type { Config } from './config'
 import { openStore, type Store } from './db/store'
 import { createApp } from './http/app'
 import { deriveKey, sealer } from './secrets'
+import { type SyncHub, syncHub } from './sync/hub'
 
 export const VERSION = '0.1.0'
 
@@ -35,6 +37,7 @@ function masterKeyOf(config: Config, log: Logger): Buffer {
 export interface Center {
   url: string
   store: Store
+  hub: SyncHub
   routes: ReturnType<typeof createApp>['routes']
   close(): Promise<void>
 }
@@ -64,6 +67,17 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
   const recovery = setInterval(() => void packages.recover().catch(() => undefined), 60_000)
   recovery.unref()
   notifications.start()
+  const seal = sealer(masterKey)
+  const hub = syncHub({
+    store,
+    log,
+    sealer: seal,
+    settings: {
+      heartbeatMs: config.edgeHeartbeatMs,
+      window: config.edgeWindow,
+      eventRetentionDays: config.edgeEventRetentionDays,
+    },
+  })
   const { app, routes } = createApp({
     store,
     log,
@@ -71,17 +85,20 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     bodyLimit: config.bodyLimit,
     signedBodyLimit: config.bodyLimit,
     tokenKey: deriveKey(masterKey, 'access tokens'),
-    sealer: sealer(masterKey),
+    sealer: seal,
     tokens: {
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     },
     packages: { blobs, onboarding: packages, notifier: notifications },
     callbackAllowLoopback: config.callbackAllowLoopback,
+    hub,
+    enrollmentTtlSeconds: config.enrollmentTtlSeconds,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
+  hub.attach(server as Server)
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
@@ -90,8 +107,10 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
   return {
     url,
     store,
+    hub,
     routes,
     async close() {
+      await hub.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         // keep-alive sockets would hold close() open

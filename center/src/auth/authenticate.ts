@@ -1,8 +1,10 @@
+import { EDGE_SIGNING_SCHEME } from '@mecm/protocol'
 import { ApiError, unauthorized } from '@mecm/runtime'
 import type { MiddlewareHandler } from 'hono'
 import type { Store } from '../db/store'
 import type { Env, Principal } from '../http/route'
 import type { Sealer } from '../secrets'
+import { isEdgeSignature, verifyEdgeRequest } from './edge-signature'
 import { parseSignatureHeader, SIGNING_SCHEME, SIGNING_SKEW_MS, signatureMatches } from './signing'
 import { verifyToken } from './tokens'
 
@@ -77,13 +79,23 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<Env> {
 async function identify(deps: AuthDeps, c: Parameters<MiddlewareHandler<Env>>[0]): Promise<void> {
   const authorization = c.req.header('authorization')
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
-  if (authorization?.startsWith(SIGNING_SCHEME)) {
+  if (isEdgeSignature(authorization)) {
+    const url = new URL(c.req.url)
+    const request = {
+      authorization: authorization ?? '',
+      method: c.req.method,
+      pathWithQuery: url.pathname + url.search,
+    }
+    c.set('edge', await verifyEdgeRequest({ edges: deps.store.edges, credentials: deps.store.credentials }, request))
+  } else if (authorization?.startsWith(SIGNING_SCHEME)) {
     c.set('principal', await fromSignature(deps, authorization, c))
   } else if (bearer) {
     const claims = verifyToken(deps.tokenKey, bearer)
     if (typeof claims === 'string') throw unauthorized(claims)
     c.set('principal', await principalOf(deps.store, claims.sub, 'token'))
   } else if (authorization) {
-    throw unauthorized(`unsupported Authorization scheme: use Bearer <token> or ${SIGNING_SCHEME}`)
+    throw unauthorized(
+      `unsupported Authorization scheme: use Bearer <token>, ${SIGNING_SCHEME} or ${EDGE_SIGNING_SCHEME}`,
+    )
   }
 }

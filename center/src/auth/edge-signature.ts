@@ -9,7 +9,7 @@ const HEADER = new RegExp(
   `^${EDGE_SIGNING_SCHEME}\\s+Host=([0-9a-f-]{36}),\\s*Date=([^,\\s]+),\\s*Nonce=([A-Za-z0-9_-]{8,128}),\\s*Signature=([A-Za-z0-9+/=]{86,88})$`,
 )
 
-export const isEdgeSignature = (authorization: string | undefined): authorization is string =>
+export const isEdgeSignature = (authorization: string | undefined): boolean =>
   authorization?.startsWith(`${EDGE_SIGNING_SCHEME} `) ?? false
 
 /**

@@ -20,6 +20,7 @@ function pathOf(route: AnyRoute, tenantId: string): string {
     hostIp: '10.9.9.9',
     digest: examples.digest,
     subscriptionId: examples.operationId,
+    vim: 'kubernetes',
   }
   return route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const value = values[name]
@@ -48,6 +49,7 @@ describe.each(dialects)('access rules on %s', (dialect) => {
     expect(t.center.routes.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.path}`)).toEqual([
       'post /auth/v1/login',
       'post /auth/v1/refresh',
+      'post /edge/v1/enroll',
     ])
   })
 
@@ -86,12 +88,12 @@ describe.each(dialects)('access rules on %s', (dialect) => {
     expect(docs.body).toContain('/openapi.json')
   })
 
-  it('refuses GUEST every write and TENANT every admin route with 403', async () => {
+  it('refuses GUEST every write and TENANT every admin route with 403, and users every edge route', async () => {
     for (const route of routes()) {
       const path = pathOf(route, tenant.tenantId)
       const asGuest = await t.call(route.method.toUpperCase(), path, { token: guest.token, body: bodyFor(route) })
       const asTenant = await t.call(route.method.toUpperCase(), path, { token: tenant.token, body: bodyFor(route) })
-      const guestRefused = route.access === 'write' || route.access === 'admin'
+      const guestRefused = route.access === 'write' || route.access === 'admin' || route.access === 'edge'
       expect([route.method, route.path, 'GUEST', asGuest.status === 403]).toEqual([
         route.method,
         route.path,
@@ -102,7 +104,7 @@ describe.each(dialects)('access rules on %s', (dialect) => {
         route.method,
         route.path,
         'TENANT',
-        route.access === 'admin',
+        route.access === 'admin' || route.access === 'edge',
       ])
     }
   })

@@ -14,6 +14,10 @@ import { appdRoutes } from '../inventory/appd-routes'
 import { appStoreRoutes } from '../inventory/catalog-routes'
 import { hostAppRoutes } from '../inventory/host-app-routes'
 import { hostRoutes } from '../inventory/host-routes'
+import { issueEnrollment } from '../sync/enrollment'
+import { enrollmentRoutes } from '../sync/enrollment-routes'
+import { hostSyncRoutes } from '../sync/host-sync-routes'
+import type { SyncHub } from '../sync/hub'
 import { docsPage } from './docs-page'
 import { openApiDocument } from './openapi'
 import { Api, type Env } from './route'
@@ -25,6 +29,8 @@ export interface AppDeps extends AuthDeps {
   tokens: TokenSettings
   packages: { blobs: BlobStore; onboarding: Onboarding; notifier: Notifier }
   callbackAllowLoopback: boolean
+  hub: SyncHub
+  enrollmentTtlSeconds: number
 }
 
 /** The center's HTTP API: health, docs, and every component's routes behind authentication. */
@@ -86,7 +92,12 @@ export function createApp(deps: AppDeps) {
   })
   const api = new Api(app, async (tenantId) => (await store.tenants.getTenant(tenantId)) !== undefined, jsonLimit)
   authRoutes(api, deps, deps.tokens, deps.packages.onboarding)
-  hostRoutes(api, store)
+  hostRoutes(api, store, {
+    enroll: (hostId, centerUrl) => issueEnrollment(store, hostId, deps.enrollmentTtlSeconds, centerUrl),
+    disconnect: (hostId, reason) => deps.hub.disconnect(hostId, reason),
+  })
+  enrollmentRoutes(api, { store, hub: deps.hub, blobs: deps.packages.blobs, ttlSeconds: deps.enrollmentTtlSeconds })
+  hostSyncRoutes(api, { store, hub: deps.hub })
   hostAppRoutes(api, store)
   appdRoutes(api, store)
   appStoreRoutes(api, deps.sealer, store)

@@ -6,6 +6,7 @@ const roles: Record<AnyRoute['access'], string> = {
   read: 'ADMIN, TENANT, GUEST',
   write: 'ADMIN, TENANT',
   admin: 'ADMIN',
+  edge: 'an enrolled edge agent (MECM-EDGE-ED25519 signature)',
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {

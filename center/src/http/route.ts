@@ -2,6 +2,7 @@ import type { Role } from '@mecm/protocol'
 import { badRequest, forbidden, invalid, notFound, unauthorized } from '@mecm/runtime'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
+import type { EdgePrincipal } from '../auth/edge-identity-store'
 
 /** Who is calling, as the authentication middleware established it. */
 export interface Principal {
@@ -13,16 +14,17 @@ export interface Principal {
 }
 
 /** `authError`: why the credentials sent were refused; only routes that need a principal report it. */
-export type Env = { Variables: { principal?: Principal; authError?: string } }
+export type Env = { Variables: { principal?: Principal; edge?: EdgePrincipal; authError?: string } }
 
 /**
  * Who may call a route: `public` anyone (health, login); `read` any signed-in role;
  * `write` TENANT and ADMIN; `admin` ADMIN only. A route with a `tenantId` path parameter is
  * open only to that tenant's users and to admins; to anyone else the tenant does not exist (404).
+ * `edge`: an enrolled edge agent, by its signature (users are refused); the handler gets `edge`.
  */
-export type Access = 'public' | 'read' | 'write' | 'admin'
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'edge'
 
-const allowed: Record<Exclude<Access, 'public'>, readonly Role[]> = {
+const allowed: Record<Exclude<Access, 'public' | 'edge'>, readonly Role[]> = {
   read: ['ADMIN', 'TENANT', 'GUEST'],
   write: ['ADMIN', 'TENANT'],
   admin: ['ADMIN'],
@@ -53,6 +55,8 @@ export interface RouteInput<P, Q, B> {
   query: Out<Q>
   body: Out<B>
   principal: Principal
+  /** The calling edge, on `edge` routes. */
+  edge: EdgePrincipal
 }
 
 export type AnyRoute = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>
@@ -102,7 +106,14 @@ export class Api {
     if (!spec.upload) this.app.on(spec.method.toUpperCase(), spec.path, this.jsonLimit)
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
       const principal = c.get('principal')
-      if (spec.access !== 'public') {
+      const edge = c.get('edge')
+      if (spec.access === 'edge') {
+        if (!edge) {
+          throw principal
+            ? forbidden(`only an edge agent may ${spec.summary.toLowerCase()}`)
+            : unauthorized(c.get('authError') ?? 'sign this request with the edge key (MECM-EDGE-ED25519)')
+        }
+      } else if (spec.access !== 'public') {
         if (!principal) {
           throw unauthorized(
             c.get('authError') ?? 'sign in first: send Authorization: Bearer <token> or a signed request',
@@ -114,13 +125,13 @@ export class Api {
       }
       const params = check(spec.params, c.req.param(), 'path')
       const tenantId = (c.req.param() as Record<string, string>).tenantId
-      if (tenantId !== undefined && principal && spec.access !== 'public') {
+      if (tenantId !== undefined && principal && spec.access !== 'public' && spec.access !== 'edge') {
         const visible = principal.role === 'ADMIN' ? await this.tenantExists(tenantId) : principal.tenantId === tenantId
         if (!visible) throw notFound(`tenant ${tenantId} not found`)
       }
       const query = check(spec.query, c.req.query(), 'query')
       const body = check(spec.body, spec.body ? await readJson(c) : undefined, 'body')
-      return handler({ c, params, query, body, principal: principal as Principal })
+      return handler({ c, params, query, body, principal: principal as Principal, edge: edge as EdgePrincipal })
     })
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { Store } from '../db/store'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
+import { centerUrlOf, EnrollmentView } from '../sync/enrollment-routes'
 import { HostBody } from './edgegallery'
 import { parseLabelSelector } from './label-selector'
 
@@ -20,8 +21,14 @@ export async function hostIn(store: Store, tenantId: string, ip: string) {
 
 const withoutId = <T extends { hostId: string }>({ hostId: _, ...host }: T) => host
 
+/** How host registration reaches the edges: a token to enroll with, and the socket to close on removal. */
+export interface EdgeLinks {
+  enroll(hostId: string, centerUrl: string): Promise<z.infer<typeof EnrollmentView>>
+  disconnect(hostId: string, reason: string): void
+}
+
 /** MEC hosts CRUD at EdgeGallery's inventory paths, paginated and filterable. */
-export function hostRoutes(api: Api, store: Store) {
+export function hostRoutes(api: Api, store: Store, edges: EdgeLinks) {
   api.add(
     {
       method: 'post',
@@ -31,12 +38,19 @@ export function hostRoutes(api: Api, store: Store) {
       access: 'write',
       params: z.object({ tenantId: TenantId }),
       body: HostBody,
-      responses: { 201: { description: 'the host', schema: MecHost }, 409: { description: 'already registered' } },
+      responses: {
+        201: {
+          description: 'the host, with the one-time token its edge enrolls with (shown only now)',
+          schema: MecHost.and(z.object({ enrollment: EnrollmentView })),
+        },
+        409: { description: 'already registered' },
+      },
     },
     async ({ c, params, body }) => {
       const host = await store.hosts.create(params.tenantId, body)
+      const enrollment = await edges.enroll(host.hostId, centerUrlOf(c.req.url))
       c.header('location', `/inventory/v1/tenants/${params.tenantId}/mechosts/${host.mechostIp}`)
-      return c.json(withoutId(host), 201)
+      return c.json({ ...withoutId(host), enrollment }, 201)
     },
   )
 
@@ -74,7 +88,12 @@ export function hostRoutes(api: Api, store: Store) {
       params: z.object({ tenantId: TenantId }),
       responses: { 200: { description: 'how many were deleted', schema: z.object({ deleted: z.number() }) } },
     },
-    async ({ c, params }) => c.json({ deleted: await store.hosts.deleteAll(params.tenantId) }),
+    async ({ c, params }) => {
+      const hosts = await store.hosts.ids(params.tenantId)
+      const deleted = await store.hosts.deleteAll(params.tenantId)
+      for (const hostId of hosts) edges.disconnect(hostId, 'this host was removed from the inventory')
+      return c.json({ deleted })
+    },
   )
 
   api.add(
@@ -122,9 +141,11 @@ export function hostRoutes(api: Api, store: Store) {
       responses: { 204: { description: 'deleted' }, 404: { description: 'no such host' } },
     },
     async ({ c, params }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
       if (!(await store.hosts.delete(params.tenantId, params.mechostIp))) {
         throw notFound(`host ${params.mechostIp} not found in tenant ${params.tenantId}`)
       }
+      edges.disconnect(host.hostId, 'this host was removed from the inventory')
       return c.body(null, 204)
     },
   )

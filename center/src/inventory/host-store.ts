@@ -133,6 +133,11 @@ export function hostStore(sql: Sql) {
       return (await sql.run('DELETE FROM mec_hosts WHERE tenant_id = ? AND mechost_ip = ?', [tenantId, ip])) > 0
     },
 
+    async ids(tenantId: string): Promise<string[]> {
+      const rows = await sql.all<{ host_id: string }>('SELECT host_id FROM mec_hosts WHERE tenant_id = ?', [tenantId])
+      return rows.map((row) => row.host_id)
+    },
+
     async deleteAll(tenantId: string): Promise<number> {
       return sql.run('DELETE FROM mec_hosts WHERE tenant_id = ?', [tenantId])
     },

@@ -19,7 +19,8 @@ describe.each(dialects)('/inventory/v1 on %s', (dialect) => {
       const reply = await t.call('POST', hosts(), { token: op.token, body: examples.mecHostInput })
       expect(reply.status).toBe(201)
       expect(reply.headers.get('location')).toBe(`${hosts()}/${examples.mecHostInput.mechostIp}`)
-      expect(reply.body).toEqual({
+      const { enrollment, ...host } = reply.body
+      expect(host).toEqual({
         ...examples.mecHostInput,
         tenantId: op.tenantId,
         status: 'NEVER_CONNECTED',
@@ -27,8 +28,13 @@ describe.each(dialects)('/inventory/v1 on %s', (dialect) => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       })
+      expect(enrollment).toEqual({
+        token: expect.stringMatching(/^[\w-]{43}$/),
+        expiresAt: expect.any(String),
+        command: `mepm enroll --center ${t.center.url} --token ${enrollment.token}`,
+      })
       const shown = await t.call('GET', `${hosts()}/${examples.mecHostInput.mechostIp}`, { token: op.token })
-      expect(shown.body).toEqual(reply.body)
+      expect(shown.body).toEqual(host)
       expect((await t.call('POST', hosts(), { token: op.token, body: examples.mecHostInput })).status).toBe(409)
     })
 

@@ -73,7 +73,32 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
     })
   }
 
+  /** Level-triggered: distributions recorded for onboarded packages go out as commands. */
+  let distributing = false
+  async function distributePending() {
+    if (distributing) return
+    distributing = true
+    try {
+      for (const item of await store.edgeOutbox.undelivered()) {
+        await issue(item.hostId, { kind: 'package.distribute', package: item.package })
+      }
+    } finally {
+      distributing = false
+    }
+  }
+
+  async function issue(hostId: string, body: CommandBody): Promise<Command> {
+    const sealed =
+      body.kind === 'plugin.configure' && body.plugin.config !== null
+        ? { ...body, plugin: { ...body.plugin, config: deps.sealer.seal(body.plugin.config) } }
+        : body
+    const command = await store.edgeOutbox.append(hostId, sealed)
+    sessions.get(hostId)?.wake()
+    return command
+  }
+
   const ticker = setInterval(() => {
+    void distributePending().catch((error: Error) => log.warn('distributing packages failed', { error: error.message }))
     for (const session of sessions.values()) {
       void session.tick().catch((error: Error) => log.warn('edge liveness check failed', { error: error.message }))
     }
@@ -101,16 +126,10 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
 
     connected: (hostId: string): boolean => sessions.has(hostId),
 
-    /** Appends a command to the edge's outbox (inside `tx`'s transaction when given) and sends it if the edge is here. */
-    async issue(hostId: string, body: CommandBody): Promise<Command> {
-      const sealed =
-        body.kind === 'plugin.configure' && body.plugin.config !== null
-          ? { ...body, plugin: { ...body.plugin, config: deps.sealer.seal(body.plugin.config) } }
-          : body
-      const command = await store.edgeOutbox.append(hostId, sealed)
-      sessions.get(hostId)?.wake()
-      return command
-    },
+    /** Appends a command to the edge's outbox (plugin credentials sealed) and sends it if the edge is here. */
+    issue,
+
+    distributePending,
 
     /** Tells a session its outbox grew (after a transaction of the caller's committed). */
     wake(hostId: string): void {

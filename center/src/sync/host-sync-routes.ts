@@ -1,0 +1,371 @@
+import { DesiredInstance, InstanceStatus, InstantiationParameters, PluginConfig, Uuid } from '@mecm/protocol'
+import { conflict, notFound } from '@mecm/runtime'
+import { z } from 'zod'
+import type { Store } from '../db/store'
+import type { Api } from '../http/route'
+import { HostPath, hostIn } from '../inventory/host-routes'
+import type { SyncHub } from './hub'
+
+const tag = 'edges: sync and live state'
+const base = '/inventory/v1/tenants/:tenantId/mechosts/:mechostIp'
+const InstancePath = HostPath.extend({ appInstanceId: Uuid })
+
+const SECRET_PARAMETERS = ['ak', 'sk']
+const redacted = (instance: DesiredInstance): DesiredInstance => ({
+  ...instance,
+  parameters: Object.fromEntries(
+    Object.entries(instance.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.includes(key) ? '***' : value]),
+  ),
+})
+
+const InstanceView = z.object({
+  appInstanceId: Uuid,
+  desired: DesiredInstance.nullable(),
+  origin: z.enum(['center', 'edge']).nullable(),
+  observed: z
+    .object({ status: InstanceStatus, generation: z.number(), detail: z.string(), updatedAt: z.string() })
+    .nullable(),
+})
+
+const LiveQuery = z.object({ timeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000) })
+
+/**
+ * What the center knows of one edge: its sync state, the instances it should run and what it
+ * reports, conflicts from offline edits, its event log; the desired state operators set on it
+ * directly; and live calls answered by the edge itself (503 at once when it is not connected).
+ */
+export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
+  const { store, hub } = deps
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/sync`,
+      summary: 'Show the sync state of an edge',
+      tag,
+      access: 'read',
+      params: HostPath,
+      responses: { 200: { description: 'connection, sequences, identity, latest metrics and MEP services' } },
+    },
+    async ({ c, params }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      const [state, identity, enrollment] = await Promise.all([
+        store.edgeOutbox.state(host.hostId),
+        store.edges.enrolledAt(host.hostId),
+        store.edges.pendingEnrollment(host.hostId),
+      ])
+      return c.json({
+        status: host.status,
+        connectedHere: hub.connected(host.hostId),
+        enrolled: identity ?? null,
+        pendingEnrollment: enrollment ?? null,
+        agentVersion: state?.agentVersion ?? null,
+        lastSeenAt: state?.seenAt ?? null,
+        commands: { issued: state?.commandSeq ?? 0, acknowledged: state?.ackedCommandSeq ?? 0 },
+        events: { committed: state?.eventSeq ?? 0 },
+        metrics: state?.metrics ?? null,
+        mepServices: state?.mepServices ?? [],
+      })
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/instances`,
+      summary: 'List the app instances of an edge: desired and reported',
+      tag,
+      access: 'read',
+      params: HostPath,
+      responses: { 200: { description: 'each instance', schema: z.array(InstanceView) } },
+    },
+    async ({ c, params }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      const [desired, observed] = await Promise.all([
+        store.edgeOutbox.desiredList<DesiredInstance>(host.hostId, 'instance'),
+        store.edgeEvents.observed(host.hostId),
+      ])
+      const ids = [
+        ...new Set([...desired.map((d) => d.record.appInstanceId), ...observed.map((o) => o.appInstanceId)]),
+      ].sort()
+      return c.json(
+        ids.map((appInstanceId) => {
+          const want = desired.find((d) => d.record.appInstanceId === appInstanceId)
+          const seen = observed.find((o) => o.appInstanceId === appInstanceId)
+          return {
+            appInstanceId,
+            desired: want ? redacted(want.record) : null,
+            origin: want?.origin ?? null,
+            observed: seen
+              ? { status: seen.status, generation: seen.generation, detail: seen.detail, updatedAt: seen.updatedAt }
+              : null,
+          }
+        }),
+      )
+    },
+  )
+
+  api.add(
+    {
+      method: 'put',
+      path: `${base}/instances/:appInstanceId`,
+      summary: 'Set the desired state of an app instance on an edge',
+      tag,
+      access: 'write',
+      params: InstancePath,
+      body: z.object({
+        appPkgId: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex characters'),
+        targetState: DesiredInstance.shape.targetState,
+        parameters: InstantiationParameters.default({}),
+      }),
+      responses: {
+        202: { description: 'recorded and sent (or queued for the edge)', schema: DesiredInstance },
+        409: { description: 'the instance is on another host, or the package is not onboarded' },
+      },
+    },
+    async ({ c, params, body }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      const found = await store.packages.get(params.tenantId, body.appPkgId)
+      if (!found) throw notFound(`package ${body.appPkgId} not found in tenant ${params.tenantId}`)
+      if (found.pkg.onboardingState !== 'ONBOARDED' || !found.digest || !found.pkg.appClass) {
+        throw conflict(`package ${body.appPkgId} is ${found.pkg.onboardingState}, not ONBOARDED`)
+      }
+      const elsewhere = await store.edgeOutbox.hostOfInstance(params.appInstanceId)
+      if (elsewhere && elsewhere !== host.hostId) {
+        throw conflict(`app instance ${params.appInstanceId} is on another host`)
+      }
+      const current = await store.edgeOutbox.desired<DesiredInstance>(host.hostId, 'instance', params.appInstanceId)
+      if (!current && body.targetState === 'NOT_INSTANTIATED') {
+        throw notFound(`app instance ${params.appInstanceId} is not on host ${params.mechostIp}`)
+      }
+      if (!(await store.edgeOutbox.desired(host.hostId, 'package', body.appPkgId))) {
+        await store.packages.distribute(body.appPkgId, host.mechostIp).catch(() => undefined)
+        await hub.issue(host.hostId, {
+          kind: 'package.distribute',
+          package: {
+            appPkgId: body.appPkgId,
+            digest: found.digest,
+            size: found.pkg.size,
+            appClass: found.pkg.appClass,
+          },
+        })
+      }
+      const instance: DesiredInstance = {
+        appInstanceId: params.appInstanceId,
+        tenantId: params.tenantId,
+        appPkgId: body.appPkgId,
+        packageDigest: found.digest,
+        appName: found.pkg.appName,
+        targetState: body.targetState,
+        parameters: body.parameters,
+        operationId: null,
+        generation: (current?.record.generation ?? 0) + 1,
+      }
+      await hub.issue(host.hostId, { kind: 'instance.set', instance })
+      return c.json(redacted(instance), 202)
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/conflicts`,
+      summary: 'List conflicts between offline edits at an edge and the center',
+      tag,
+      access: 'read',
+      params: HostPath,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      responses: { 200: { description: 'newest first' } },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      const conflicts = await store.edgeEvents.conflicts(host.hostId, query.limit)
+      return c.json(
+        conflicts.map((one) => ({
+          ...one,
+          centerRecord: redacted(one.centerRecord),
+          edgeRecord: redacted(one.edgeRecord),
+        })),
+      )
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/events`,
+      summary: 'Read the event log of an edge',
+      tag,
+      access: 'read',
+      params: HostPath,
+      query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      responses: { 200: { description: 'newest first; refused events carry the reason' } },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      return c.json(await store.edgeEvents.log(host.hostId, query.limit))
+    },
+  )
+
+  api.add(
+    {
+      method: 'put',
+      path: `${base}/plugins/:vim`,
+      summary: "Set the credentials of an edge's plugin (kubeconfig, or OpenStack auth as JSON)",
+      tag,
+      access: 'write',
+      params: HostPath.extend({ vim: PluginConfig.shape.vim }),
+      body: z.object({
+        config: z
+          .string()
+          .min(1)
+          .max(5 * 1024 * 1024),
+      }),
+      responses: { 204: { description: 'sealed, recorded and sent' } },
+    },
+    async ({ c, params, body }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      await hub.issue(host.hostId, { kind: 'plugin.configure', plugin: { vim: params.vim, config: body.config } })
+      return c.body(null, 204)
+    },
+  )
+
+  api.add(
+    {
+      method: 'delete',
+      path: `${base}/plugins/:vim`,
+      summary: "Remove the credentials of an edge's plugin",
+      tag,
+      access: 'write',
+      params: HostPath.extend({ vim: PluginConfig.shape.vim }),
+      responses: { 204: { description: 'removed at the center and sent' } },
+    },
+    async ({ c, params }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      await hub.issue(host.hostId, { kind: 'plugin.configure', plugin: { vim: params.vim, config: null } })
+      return c.body(null, 204)
+    },
+  )
+
+  const live = async (
+    hostId: string,
+    method: 'host.kpi' | 'mep.capabilities' | 'instance.status',
+    params: Record<string, unknown>,
+    timeoutMs: number,
+  ) => {
+    for await (const result of hub.call(hostId, method, params, timeoutMs)) return result
+    return null
+  }
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/live/kpi`,
+      summary: 'Ask an edge for its host KPI now',
+      tag,
+      access: 'read',
+      params: HostPath,
+      query: LiveQuery,
+      responses: {
+        200: { description: 'the KPI' },
+        503: { description: 'the edge is not connected' },
+        504: { description: 'no answer in time' },
+      },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      return c.json(await live(host.hostId, 'host.kpi', {}, query.timeoutMs))
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/live/mep_capabilities`,
+      summary: 'Ask an edge for the MEP services registered on it now',
+      tag,
+      access: 'read',
+      params: HostPath,
+      query: LiveQuery,
+      responses: { 200: { description: 'the services' }, 503: { description: 'the edge is not connected' } },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      return c.json(await live(host.hostId, 'mep.capabilities', {}, query.timeoutMs))
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/live/instances/:appInstanceId`,
+      summary: 'Ask an edge for the live status of an app instance',
+      tag,
+      access: 'read',
+      params: InstancePath,
+      query: LiveQuery,
+      responses: {
+        200: { description: 'what the plugin sees now' },
+        503: { description: 'the edge is not connected' },
+      },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      return c.json(
+        await live(host.hostId, 'instance.status', { appInstanceId: params.appInstanceId }, query.timeoutMs),
+      )
+    },
+  )
+
+  api.add(
+    {
+      method: 'get',
+      path: `${base}/live/instances/:appInstanceId/logs`,
+      summary: 'Stream the logs of an app instance from its edge',
+      tag,
+      access: 'read',
+      params: InstancePath,
+      query: LiveQuery.extend({
+        tail: z.coerce.number().int().min(0).max(10_000).default(100),
+        follow: z
+          .enum(['true', 'false'])
+          .default('false')
+          .transform((flag) => flag === 'true'),
+      }),
+      responses: {
+        200: { description: 'text/plain, one line per log line' },
+        503: { description: 'the edge is not connected' },
+      },
+    },
+    async ({ c, params, query }) => {
+      const host = await hostIn(store, params.tenantId, params.mechostIp)
+      const lines = hub
+        .call(
+          host.hostId,
+          'instance.logs',
+          { appInstanceId: params.appInstanceId, tail: query.tail, follow: query.follow },
+          query.timeoutMs,
+        )
+        [Symbol.asyncIterator]()
+      // the first answer decides the status: an error is a problem response, not a broken stream
+      const first = await lines.next()
+      const encoder = new TextEncoder()
+      const chunk = (value: unknown) => encoder.encode(`${(value as string[]).join('\n')}\n`)
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          if (first.done) controller.close()
+          else if ((first.value as string[]).length) controller.enqueue(chunk(first.value))
+        },
+        async pull(controller) {
+          const next = await lines.next().catch(() => ({ done: true as const, value: undefined }))
+          if (next.done) controller.close()
+          else if ((next.value as string[]).length) controller.enqueue(chunk(next.value))
+        },
+        async cancel() {
+          await lines.return?.()
+        },
+      })
+      return new Response(first.done ? '' : body, { headers: { 'content-type': 'text/plain; charset=utf-8' } })
+    },
+  )
+}
