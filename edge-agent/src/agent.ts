@@ -4,12 +4,17 @@ import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { createLogger, hashPassword, type Logger } from '@mecm/runtime'
 import type { AgentConfig } from './config'
+import { hostKpi } from './host/kpi'
 import { localApi } from './http/app'
 import type { Plugin } from './lcm/plugin'
 import { execPlugin } from './lcm/plugins/exec/exec-plugin'
 import { reconciler } from './lcm/reconciler'
 import { packageManager } from './packages/package-manager'
 import { openAgentStore } from './store/store'
+import { syncClient } from './sync/client'
+import { localSealer } from './sync/local-key'
+import { packageFetcher } from './sync/package-fetch'
+import { rpcHandlers } from './sync/rpc'
 
 export const AGENT_VERSION = '0.1.0'
 
@@ -36,6 +41,13 @@ export async function startAgent(
   let url = ''
   const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url })
   const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
+  const fetcher = packageFetcher({
+    store,
+    packages,
+    dataDir: config.dataDir,
+    log,
+    ...(config.centerUrl ? { centerUrl: config.centerUrl } : {}),
+  })
 
   // level-triggered: a pass on every change, and one every reconcileMs whatever happens; each
   // instance runs on its own (one slow instance does not hold the others), one run at a time
@@ -48,12 +60,39 @@ export async function startAgent(
     void pass.finally(() => inFlight.delete(pass))
     return pass
   }
-  const loop = setInterval(() => void kick(), config.reconcileMs)
+  const fetchPackages = () =>
+    void fetcher.run().catch((error: Error) => log.error('package fetch pass failed', { error: error.message }))
+  const loop = setInterval(() => {
+    void kick()
+    fetchPackages()
+  }, config.reconcileMs)
+  // host metrics for the center's placement: only the latest waits in the outbox
+  const metrics = setInterval(() => {
+    void hostKpi(config.dataDir, store.observed.list().length)
+      .then((kpi) => store.outbox.append({ kind: 'host.metrics', metrics: kpi }))
+      .catch((error: Error) => log.warn('measuring the host failed', { error: error.message }))
+  }, config.metricsMs)
+  metrics.unref()
   const rotation = setInterval(() => {
     for (const observed of store.observed.list()) exec.rotateLogs(observed.appInstanceId)
   }, 30_000)
   rotation.unref()
 
+  const sync = syncClient({
+    store,
+    sealer: localSealer(config.dataDir),
+    log,
+    dataDir: config.dataDir,
+    agentVersion: AGENT_VERSION,
+    vims: [config.vim],
+    ...(config.centerUrl ? { centerUrl: config.centerUrl } : {}),
+    rpc: rpcHandlers({ store, plugin, dataDir: config.dataDir }),
+    changed: () => {
+      void kick()
+      fetchPackages()
+    },
+    backoff: { baseMs: config.reconnectBaseMs, maxMs: config.reconnectMaxMs },
+  })
   const api = localApi({
     store,
     packages,
@@ -62,25 +101,37 @@ export async function startAgent(
     version: AGENT_VERSION,
     log,
     changed: () => void kick(),
+    sync,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
   const address = server.address() as AddressInfo
   url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
-  log.info('agent listening', { url, dataDir: config.dataDir, center: config.centerUrl ?? null })
+  sync.start()
+  const enrolled = sync.status()
+  log.info('agent listening', {
+    url,
+    dataDir: config.dataDir,
+    center: enrolled.centerUrl,
+    ...(enrolled.enrolled ? { hostId: enrolled.hostId } : { enrolled: false }),
+  })
   void kick()
+  fetchPackages()
 
   return {
     url,
     store,
+    sync,
     /** Runs one reconcile pass now and resolves when it is done. */
     reconcile: kick,
     async close() {
+      await sync.stop()
+      clearInterval(metrics)
       clearInterval(loop)
       clearInterval(rotation)
       api.close()
-      await Promise.all(inFlight)
+      await Promise.all([...inFlight, fetcher.idle()])
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         if ('closeIdleConnections' in server) server.closeIdleConnections()

@@ -8,10 +8,13 @@ import { z } from 'zod'
  *   --config / MEPM_CONFIG             a JSON file with any of the keys below
  *   --listen / MEPM_LISTEN             local API address (127.0.0.1:8090)
  *   --data-dir / MEPM_DATA_DIR         store, packages, app processes and logs (./data/mepm)
- *   --center / MEPM_CENTER_URL         the center to sync with; none: the agent runs on its own
+ *   --center / MEPM_CENTER_URL         dial this center address instead of the one enrolled with (a proxy)
  *   MEPM_VIM                           exec | kubernetes | openstack (exec)
  *   MEPM_ADMIN_PASSWORD                the local admin's password (generated and logged once)
  *   MEPM_LOG_LEVEL                     debug | info | warn | error | silent (info)
+ *   MEPM_RECONCILE_MS                  reconcile pass interval (2000)
+ *   MEPM_METRICS_MS                    host metrics sent to the center every so often (30000)
+ *   MEPM_RECONNECT_BASE_MS / _MAX_MS   redial backoff: doubles from base up to max, with jitter (500 / 30000)
  */
 export const AgentConfig = z.object({
   host: z.string().min(1),
@@ -22,6 +25,9 @@ export const AgentConfig = z.object({
   adminPassword: z.string().min(8, 'MEPM_ADMIN_PASSWORD must be at least 8 characters').optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   reconcileMs: z.coerce.number().int().min(50),
+  metricsMs: z.coerce.number().int().min(1000),
+  reconnectBaseMs: z.coerce.number().int().min(10),
+  reconnectMaxMs: z.coerce.number().int().min(10),
 })
 export type AgentConfig = z.infer<typeof AgentConfig>
 
@@ -56,6 +62,9 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     adminPassword: env.MEPM_ADMIN_PASSWORD ?? file.adminPassword,
     logLevel: env.MEPM_LOG_LEVEL ?? file.logLevel ?? 'info',
     reconcileMs: env.MEPM_RECONCILE_MS ?? file.reconcileMs ?? 2000,
+    metricsMs: env.MEPM_METRICS_MS ?? file.metricsMs ?? 30_000,
+    reconnectBaseMs: env.MEPM_RECONNECT_BASE_MS ?? file.reconnectBaseMs ?? 500,
+    reconnectMaxMs: env.MEPM_RECONNECT_MAX_MS ?? file.reconnectMaxMs ?? 30_000,
   })
   if (!parsed.success)
     throw new Error(

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { hashPassword, verifyPassword } from '@mecm/runtime'
+import { hashPassword, sealer, verifyPassword } from '@mecm/runtime'
 import { describe, expect, it } from 'vitest'
-import { sealer } from '../secrets'
 import { canonicalRequest, parseSignatureHeader, signatureMatches, signingHeaders } from './signing'
 import { hashToken, signToken, verifyToken } from './tokens'
 

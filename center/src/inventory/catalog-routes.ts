@@ -1,8 +1,8 @@
+import type { Sealer } from '@mecm/runtime'
 import { badRequest, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import type { Api } from '../http/route'
-import type { Sealer } from '../secrets'
 import { AppRepoInput, AppStoreInput } from './catalog'
 import type { CatalogStore } from './catalog-store'
 

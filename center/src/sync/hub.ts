@@ -1,11 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Command, CommandBody, RpcMethod } from '@mecm/protocol'
+import type { Sealer } from '@mecm/runtime'
 import { ApiError, type Logger } from '@mecm/runtime'
 import { WebSocketServer } from 'ws'
 import { verifyEdgeRequest } from '../auth/edge-signature'
 import type { Store } from '../db/store'
-import type { Sealer } from '../secrets'
 import { CLOSE, type EdgeSession, edgeSession, type SessionSettings } from './session'
 
 export const CONNECT_PATH = '/edge/v1/connect'

@@ -11,11 +11,11 @@ import {
   PROTOCOL_VERSIONS,
   type RpcMethod,
 } from '@mecm/protocol'
+import type { Sealer } from '@mecm/runtime'
 import { ApiError, type Logger } from '@mecm/runtime'
 import type { WebSocket } from 'ws'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
 import type { Store } from '../db/store'
-import type { Sealer } from '../secrets'
 
 /** Close codes an agent acts on: it re-enrolls after REVOKED and waits for an upgrade after UNSUPPORTED. */
 export const CLOSE = { REVOKED: 4001, UNSUPPORTED: 4002, BAD_FRAME: 4003, SUPERSEDED: 4004, SILENT: 4005 } as const

@@ -8,6 +8,9 @@ import { parseArgs } from 'node:util'
  * mepm: the edge's command line, over the local MEPM API.
  *   mepm login -p PASSWORD            sign in as the local admin (session kept in ~/.mepm, mode 600)
  *   mepm status | kpi
+ *   mepm enroll --center URL --token TOKEN   join the center with the one-time token from host registration
+ *   mepm sync                          the link to the center: enrolled, connected, events waiting
+ *   mepm rotate-key                    replace this edge's key pair at the center
  *   mepm apps ls | show ID | deploy PACKAGE [--name N] [--param k=v ...] [--stopped] | rm ID | start ID | stop ID
  *   mepm apps logs ID [-f] [--tail N]
  *   mepm pkgs ls | add FILE
@@ -35,6 +38,8 @@ const { values: options, positionals } = parseArgs({
     stopped: { type: 'boolean', default: false },
     follow: { type: 'boolean', short: 'f', default: false },
     tail: { type: 'string', default: '100' },
+    center: { type: 'string' },
+    token: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -173,6 +178,25 @@ async function main(): Promise<void> {
     case 'status': {
       const status = await get('/mepm/v1/status')
       return print(status, () => one(status))
+    }
+    case 'enroll': {
+      if (!options.center || !options.token) throw new Exit(2, 'usage: mepm enroll --center URL --token TOKEN')
+      const enrolled = (await send('POST', '/mepm/v1/sync/enroll', {
+        centerUrl: options.center,
+        token: options.token,
+      })) as { hostId: string; mechostIp: string; centerUrl: string }
+      return print(
+        enrolled,
+        () => `enrolled as host ${enrolled.mechostIp} (${enrolled.hostId}) at ${enrolled.centerUrl}`,
+      )
+    }
+    case 'sync': {
+      const status = await get('/mepm/v1/sync')
+      return print(status, () => one(status))
+    }
+    case 'rotate-key': {
+      const rotated = await send('POST', '/mepm/v1/sync/rotate', {})
+      return print(rotated, () => 'the center now knows this edge by its new key')
     }
     case 'kpi': {
       const kpi = (await get('/mepm/v1/kpi')) as {

@@ -20,6 +20,7 @@ import { hostKpi } from '../host/kpi'
 import type { Plugin } from '../lcm/plugin'
 import type { PackageManager } from '../packages/package-manager'
 import { type AgentStore, redacted } from '../store/store'
+import type { SyncClient } from '../sync/client'
 
 export interface LocalApiDeps {
   store: AgentStore
@@ -30,6 +31,7 @@ export interface LocalApiDeps {
   log: Logger
   /** Called after every change of desired state, so the reconciler acts at once. */
   changed(): void
+  sync: Pick<SyncClient, 'status' | 'enroll' | 'rotateKey'>
 }
 
 const SESSION_MS = 12 * 3600 * 1000
@@ -139,7 +141,8 @@ export function localApi(deps: LocalApiDeps) {
       vim: deps.plugin.kind,
       instances: store.desired.list().length,
       packages: store.packages.list().length,
-      pendingEvents: store.outbox.after(0, 100_000).length,
+      pendingEvents: store.outbox.count(),
+      sync: deps.sync.status(),
     }),
   )
 
@@ -260,6 +263,31 @@ export function localApi(deps: LocalApiDeps) {
       (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as import('node:stream/web').ReadableStream) : undefined)
     if (!body) throw badRequest('send the package file as the request body (application/zip)')
     return c.json(await deps.packages.add(body), 201)
+  })
+
+  app.get('/mepm/v1/sync', (c) => c.json(deps.sync.status()))
+
+  app.post('/mepm/v1/sync/enroll', async (c) => {
+    const body = parse(
+      z.object({ centerUrl: z.url(), token: z.string().min(16).max(256) }),
+      await c.req.json().catch(() => undefined),
+      'body',
+    )
+    try {
+      const identity = await deps.sync.enroll(body.centerUrl, body.token)
+      return c.json({ hostId: identity.hostId, mechostIp: identity.mechostIp, centerUrl: identity.centerUrl }, 201)
+    } catch (error) {
+      throw new ApiError(502, 'Bad Gateway', (error as Error).message)
+    }
+  })
+
+  app.post('/mepm/v1/sync/rotate', async (c) => {
+    try {
+      const identity = await deps.sync.rotateKey()
+      return c.json({ hostId: identity.hostId, rotated: true })
+    } catch (error) {
+      throw new ApiError(502, 'Bad Gateway', (error as Error).message)
+    }
   })
 
   app.get('/mepm/v1/kpi', async (c) => c.json(await hostKpi(deps.dataDir, store.observed.list().length)))

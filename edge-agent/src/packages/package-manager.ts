@@ -32,8 +32,11 @@ export function packageManager(options: PackageManagerOptions) {
   return {
     dirOf,
 
-    /** Adds a package from a stream; resolves to its record (the existing one for content already held). */
-    async add(source: Readable): Promise<StoredPackage> {
+    /**
+     * Adds a package from a stream; resolves to its record (the existing one for content already
+     * held). `appPkgId` is the center's id for it; a package added here is known by its digest.
+     */
+    async add(source: Readable, appPkgId?: string): Promise<StoredPackage> {
       await mkdir(join(root, '.incoming'), { recursive: true })
       const file = join(root, '.incoming', `${randomUUID()}.csar`)
       const hash = createHash('sha256')
@@ -65,7 +68,7 @@ export function packageManager(options: PackageManagerOptions) {
         await unpackPackage(file, dirOf(digest), limits)
         options.store.packages.add({
           digest,
-          appPkgId: digest.slice(0, 32),
+          appPkgId: appPkgId ?? digest.slice(0, 32),
           appClass: content.appClass,
           size,
           details: {

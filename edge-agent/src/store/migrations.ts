@@ -62,6 +62,30 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 4,
+    name: 'sync: traffic and DNS rules per instance, sealed plugin credentials, packages the center wants here',
+    sql: `
+      CREATE TABLE instance_rules (
+        app_instance_id TEXT PRIMARY KEY,
+        task_id TEXT,
+        configuration TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE plugin_configs (
+        vim TEXT PRIMARY KEY,
+        sealed TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE wanted_packages (
+        app_pkg_id TEXT PRIMARY KEY,
+        ref TEXT NOT NULL,
+        state TEXT NOT NULL,
+        error TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 /** Applies the missing steps; refuses a store written by a newer agent. */

@@ -64,3 +64,27 @@ export const appliedCommands = sqliteTable('applied_commands', {
   commandId: text('command_id').notNull(),
   appliedAt: text('applied_at').notNull(),
 })
+
+/** The traffic and DNS rules the center set for each instance (issue 9 turns them into Mp1 rules). */
+export const instanceRules = sqliteTable('instance_rules', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  taskId: text('task_id'),
+  configuration: text('configuration').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/** Plugin credentials from the center (kubeconfig, cloud auth), sealed with the agent's own key. */
+export const pluginConfigs = sqliteTable('plugin_configs', {
+  vim: text('vim').primaryKey(),
+  sealed: text('sealed').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/** Packages the center sent here, and how far their download got. */
+export const wantedPackages = sqliteTable('wanted_packages', {
+  appPkgId: text('app_pkg_id').primaryKey(),
+  ref: text('ref').notNull(),
+  state: text('state', { enum: ['PENDING', 'DISTRIBUTING', 'DISTRIBUTED', 'FAILED'] }).notNull(),
+  error: text('error'),
+  updatedAt: text('updated_at').notNull(),
+})

@@ -4,13 +4,16 @@ import { dirname } from 'node:path'
 import {
   type Command,
   DesiredInstance,
+  type DistributionState,
   type EdgeEvent,
   type EventBody,
   type ExecDescriptor,
+  type InstanceRules,
   type InstanceStatus,
   instanceLifecycle,
   type Origin,
   type PackageArtifact,
+  type PackageRef,
   transition,
 } from '@mecm/protocol'
 import BetterSqlite3 from 'better-sqlite3'
@@ -56,6 +59,9 @@ export function redacted<T extends { parameters: Record<string, string> }>(insta
 }
 const now = () => new Date().toISOString()
 
+/** Applied command ids kept (the log shows what was applied, by id; the sequence alone guards replays). */
+const APPLIED_LOG_KEPT = 100_000
+
 function lastApplied(db: Db): number {
   const row = db
     .select({ seq: schema.appliedCommands.seq })
@@ -96,7 +102,12 @@ export function openAgentStore(file: string) {
     return id
   })
 
+  const appended = new Set<() => void>()
   function appendEvent(tx: Db, body: EventBody): number {
+    // after the surrounding (synchronous) transaction has ended
+    queueMicrotask(() => {
+      for (const listener of appended) listener()
+    })
     if (body.kind === 'host.metrics')
       tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, 'host.metrics')).run()
     const inserted = tx
@@ -250,6 +261,24 @@ export function openAgentStore(file: string) {
           .all()
           .map((row) => ({ seq: row.seq, eventId: row.eventId, at: row.at, body: JSON.parse(row.body) as EventBody }))
       },
+      /** Calls `listener` after each event appended; returns the unsubscribe. */
+      onAppend(listener: () => void): () => void {
+        appended.add(listener)
+        return () => appended.delete(listener)
+      },
+      /** Makes every event appended from now on number above `seq` (the center already holds that many). */
+      numberAfter(seq: number): void {
+        sqlite.transaction(() => {
+          const moved = sqlite
+            .prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_outbox' AND seq < ?")
+            .run(seq, seq).changes
+          const known = sqlite.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'event_outbox'").get()
+          if (moved === 0 && !known && seq > 0) {
+            sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('event_outbox', ?)").run(seq)
+          }
+        })()
+      },
+      count: (): number => (sqlite.prepare('SELECT COUNT(*) AS n FROM event_outbox').get() as { n: number }).n,
       /** The center committed everything up to `seq`: it leaves the outbox. */
       ack(seq: number): number {
         return db.delete(schema.eventOutbox).where(lte(schema.eventOutbox.seq, seq)).run().changes
@@ -271,11 +300,124 @@ export function openAgentStore(file: string) {
             .values({ seq: command.seq, commandId: command.commandId, appliedAt: now() })
             .run()
           tx.delete(schema.appliedCommands)
-            .where(lt(schema.appliedCommands.seq, command.seq - 1000))
+            .where(lt(schema.appliedCommands.seq, command.seq - APPLIED_LOG_KEPT))
             .run()
           return true
         })
       },
+    },
+
+    /** The center's desired state arrived whole: the command log restarts at its sequence. */
+    resetCommandsTo(seq: number, snapshotId: string): void {
+      db.delete(schema.appliedCommands).run()
+      db.insert(schema.appliedCommands).values({ seq, commandId: snapshotId, appliedAt: now() }).run()
+    },
+
+    /** Applied command ids, oldest first (what the fault tests count). */
+    appliedCommandIds(): string[] {
+      return db
+        .select({ id: schema.appliedCommands.commandId })
+        .from(schema.appliedCommands)
+        .orderBy(asc(schema.appliedCommands.seq))
+        .all()
+        .map((row) => row.id)
+    },
+
+    rules: {
+      put(rules: InstanceRules): void {
+        const values = { taskId: rules.taskId, configuration: JSON.stringify(rules.configuration), updatedAt: now() }
+        db.insert(schema.instanceRules)
+          .values({ appInstanceId: rules.appInstanceId, ...values })
+          .onConflictDoUpdate({ target: schema.instanceRules.appInstanceId, set: values })
+          .run()
+      },
+      get(appInstanceId: string): InstanceRules | undefined {
+        const row = db
+          .select()
+          .from(schema.instanceRules)
+          .where(eq(schema.instanceRules.appInstanceId, appInstanceId))
+          .get()
+        return row && { appInstanceId, taskId: row.taskId, configuration: JSON.parse(row.configuration) }
+      },
+      clear(): void {
+        db.delete(schema.instanceRules).run()
+      },
+    },
+
+    /** Plugin credentials, kept sealed: the caller seals and opens them. */
+    plugins: {
+      put(vim: string, sealed: string): void {
+        db.insert(schema.pluginConfigs)
+          .values({ vim, sealed, updatedAt: now() })
+          .onConflictDoUpdate({ target: schema.pluginConfigs.vim, set: { sealed, updatedAt: now() } })
+          .run()
+      },
+      get: (vim: string): string | undefined =>
+        db.select().from(schema.pluginConfigs).where(eq(schema.pluginConfigs.vim, vim)).get()?.sealed,
+      remove(vim: string): void {
+        db.delete(schema.pluginConfigs).where(eq(schema.pluginConfigs.vim, vim)).run()
+      },
+      clear(): void {
+        db.delete(schema.pluginConfigs).run()
+      },
+    },
+
+    /** Packages the center sent here; each download moves PENDING → DISTRIBUTING → DISTRIBUTED | FAILED. */
+    wanted: {
+      /** Wants a package (again); a package already wanted with the same content keeps its state. */
+      put(ref: PackageRef): void {
+        const current = db
+          .select()
+          .from(schema.wantedPackages)
+          .where(eq(schema.wantedPackages.appPkgId, ref.appPkgId))
+          .get()
+        // the same content again changes nothing, unless it failed: then it is tried again
+        if (current && current.state !== 'FAILED' && (JSON.parse(current.ref) as PackageRef).digest === ref.digest)
+          return
+        const values = { ref: JSON.stringify(ref), state: 'PENDING' as const, error: null, updatedAt: now() }
+        db.transaction((tx) => {
+          tx.insert(schema.wantedPackages)
+            .values({ appPkgId: ref.appPkgId, ...values })
+            .onConflictDoUpdate({ target: schema.wantedPackages.appPkgId, set: values })
+            .run()
+          appendEvent(tx, {
+            kind: 'package.status',
+            appPkgId: ref.appPkgId,
+            digest: ref.digest,
+            state: 'PENDING',
+            error: null,
+          })
+        })
+      },
+      list(): (PackageRef & { state: DistributionState; error: string | null })[] {
+        return db
+          .select()
+          .from(schema.wantedPackages)
+          .orderBy(asc(schema.wantedPackages.appPkgId))
+          .all()
+          .map((row) => ({ ...(JSON.parse(row.ref) as PackageRef), state: row.state, error: row.error }))
+      },
+      /** Moves a download on and reports it to the center, together. */
+      move(appPkgId: string, state: DistributionState, error: string | null = null): void {
+        db.transaction((tx) => {
+          const row = tx.select().from(schema.wantedPackages).where(eq(schema.wantedPackages.appPkgId, appPkgId)).get()
+          if (!row || row.state === state) return
+          tx.update(schema.wantedPackages)
+            .set({ state, error, updatedAt: now() })
+            .where(eq(schema.wantedPackages.appPkgId, appPkgId))
+            .run()
+          const ref = JSON.parse(row.ref) as PackageRef
+          appendEvent(tx, { kind: 'package.status', appPkgId, digest: ref.digest, state, error })
+        })
+      },
+      remove(appPkgId: string): void {
+        db.delete(schema.wantedPackages).where(eq(schema.wantedPackages.appPkgId, appPkgId)).run()
+      },
+    },
+
+    /** Runs `work` in one transaction (the store methods it calls join it). */
+    transaction<T>(work: () => T): T {
+      return db.transaction(() => work())
     },
 
     credentials: {

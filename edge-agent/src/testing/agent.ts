@@ -22,14 +22,19 @@ export async function helloPackage(file: string): Promise<string> {
   return file
 }
 
-/** A running agent in this process on a fresh data dir, signed in. */
-export async function testAgent() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mecm-agent-'))
+/** A running agent in this process on a fresh data dir (or the one given), signed in. */
+export async function testAgent(
+  env: Record<string, string> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'mecm-agent-')),
+) {
   const config = loadAgentConfig([], {
     MEPM_LISTEN: '127.0.0.1:0',
     MEPM_DATA_DIR: dataDir,
     MEPM_ADMIN_PASSWORD: ADMIN_PASSWORD,
     MEPM_RECONCILE_MS: '100',
+    MEPM_RECONNECT_BASE_MS: '50',
+    MEPM_RECONNECT_MAX_MS: '1000',
+    ...env,
   })
   const agent = await startAgent(config, createLogger('silent'))
   const login = await fetch(`${agent.url}/mepm/v1/login`, {
@@ -64,5 +69,7 @@ export async function testAgent() {
       await agent.close()
       rmSync(dataDir, { recursive: true, force: true })
     },
+    /** Stops the agent and keeps its data dir (to start it again). */
+    stop: () => agent.close(),
   }
 }

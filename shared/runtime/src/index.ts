@@ -2,4 +2,5 @@ export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized } fro
 export { createLogger, type Level, type Logger } from './log'
 export { decoyHash, hashPassword, verifyPassword } from './password'
 export { invalid, problemResponse } from './problem'
+export * from './secrets'
 export { runService } from './service'

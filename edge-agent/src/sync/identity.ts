@@ -1,0 +1,121 @@
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { EDGE_SIGNING_SCHEME, EdgeIdentity, edgeSigningString } from '@mecm/protocol'
+import { z } from 'zod'
+
+/** What this edge keeps of its enrollment, owner-only in <data-dir>/identity.json. */
+const StoredIdentity = EdgeIdentity.extend({
+  centerUrl: z.url(),
+  /** PKCS#8 PEM: never leaves this file. */
+  privateKey: z.string().min(1),
+  publicKey: z.string().min(1),
+})
+export type StoredIdentity = z.infer<typeof StoredIdentity>
+
+const fileOf = (dataDir: string) => join(dataDir, 'identity.json')
+
+function newKeyPair() {
+  const pair = generateKeyPairSync('ed25519')
+  return {
+    privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKey: pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+  }
+}
+
+/** Written whole or not at all, readable by the agent's user only. */
+function save(dataDir: string, identity: StoredIdentity, name = 'identity.json'): void {
+  mkdirSync(dataDir, { recursive: true })
+  const file = join(dataDir, name)
+  writeFileSync(`${file}.tmp`, JSON.stringify(identity, null, 2), { mode: 0o600 })
+  renameSync(`${file}.tmp`, file)
+}
+
+export function loadIdentity(dataDir: string): StoredIdentity | undefined {
+  let text: string
+  try {
+    text = readFileSync(fileOf(dataDir), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  const parsed = StoredIdentity.safeParse(JSON.parse(text))
+  if (!parsed.success) throw new Error(`${fileOf(dataDir)} is damaged: enroll this edge again`)
+  return parsed.data
+}
+
+/** The Authorization header for one request, signed with the edge's key. */
+export function signedHeader(identity: StoredIdentity, method: string, pathWithQuery: string): string {
+  const date = new Date().toISOString()
+  const nonce = randomBytes(16).toString('base64url')
+  const signature = sign(
+    null,
+    Buffer.from(edgeSigningString({ method, pathWithQuery, date, nonce })),
+    identity.privateKey,
+  )
+  return `${EDGE_SIGNING_SCHEME} Host=${identity.hostId}, Date=${date}, Nonce=${nonce}, Signature=${signature.toString('base64')}`
+}
+
+async function problemOf(response: Response): Promise<string> {
+  const text = await response.text()
+  try {
+    return (JSON.parse(text) as { detail?: string }).detail ?? text
+  } catch {
+    return text || response.statusText
+  }
+}
+
+/** Spends a one-time token at the center for this edge's identity; the key pair is made here. */
+export async function enroll(options: {
+  dataDir: string
+  centerUrl: string
+  token: string
+  agentVersion: string
+}): Promise<StoredIdentity> {
+  const keys = newKeyPair()
+  const centerUrl = new URL(options.centerUrl).origin
+  const response = await fetch(`${centerUrl}/edge/v1/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: options.token, publicKey: keys.publicKey, agentVersion: options.agentVersion }),
+  })
+  if (response.status !== 201) {
+    throw new Error(`the center refused the enrollment (${response.status}): ${await problemOf(response)}`)
+  }
+  const edge = EdgeIdentity.parse(await response.json())
+  const identity = { ...edge, centerUrl, ...keys }
+  save(options.dataDir, identity)
+  return identity
+}
+
+/**
+ * Replaces the key: the center learns the new public key from a request signed with the old one.
+ * The new key is on disk (identity.next.json) before the center hears of it, so a crash between
+ * the two leaves a key the center may know: `adoptPendingKey` tries it when the old one is refused.
+ */
+export async function rotateKey(dataDir: string): Promise<StoredIdentity> {
+  const identity = loadIdentity(dataDir)
+  if (!identity) throw new Error('this edge is not enrolled: run mepm enroll first')
+  const rotated = { ...identity, ...newKeyPair() }
+  save(dataDir, rotated, 'identity.next.json')
+  const path = '/edge/v1/identity/rotate'
+  const response = await fetch(`${identity.centerUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: signedHeader(identity, 'POST', path) },
+    body: JSON.stringify({ publicKey: rotated.publicKey }),
+  })
+  if (response.status !== 200) {
+    rmSync(join(dataDir, 'identity.next.json'), { force: true })
+    throw new Error(`the center refused the key rotation (${response.status}): ${await problemOf(response)}`)
+  }
+  renameSync(join(dataDir, 'identity.next.json'), fileOf(dataDir))
+  return rotated
+}
+
+/** After the center refused the current key: the key of an interrupted rotation, now current, if there is one. */
+export function adoptPendingKey(dataDir: string): StoredIdentity | undefined {
+  const next = join(dataDir, 'identity.next.json')
+  if (!existsSync(next)) return undefined
+  renameSync(next, fileOf(dataDir))
+  return loadIdentity(dataDir)
+}
