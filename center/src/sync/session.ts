@@ -71,7 +71,7 @@ export function edgeSession(
   let storeId: string | null = null
   let sentSeq = 0
   let ackedSeq = 0
-  let alive = true
+  let lastPong = Date.now()
   let ended = false
   let pumping = false
   let pumpAgain = false
@@ -214,7 +214,7 @@ export function edgeSession(
       })
   })
   ws.on('pong', () => {
-    alive = true
+    lastPong = Date.now()
   })
   ws.on('error', (error) => log.warn('edge socket error', { error: error.message }))
   ws.on('close', (code, reason) => {
@@ -237,15 +237,14 @@ export function edgeSession(
     sessionId,
     /** New commands may be waiting. */
     wake: () => void pump().catch((error: Error) => log.error('sending commands failed', { error: error.message })),
-    /** Ping; a session silent since the last one, revoked, or taken over elsewhere is closed. */
+    /** Ping; a session silent for two heartbeats, revoked, or taken over elsewhere is closed. */
     async tick(): Promise<void> {
       if (ended) return
-      if (!alive) {
+      if (Date.now() - lastPong > 2.5 * settings.heartbeatMs) {
         log.warn('edge stopped answering pings; closing its socket')
         ws.terminate()
         return
       }
-      alive = false
       ws.ping()
       if (storeId === null) return
       if (!(await store.edgeSessions.seen(edge.hostId, sessionId))) {

@@ -329,6 +329,11 @@ export function syncClient(options: SyncClientOptions) {
         pendingEvents: store.outbox.count(),
       }
     },
+    /** The plugin credentials the center sent, opened. */
+    pluginConfig(vim: string): string | undefined {
+      const sealed = store.plugins.get(vim)
+      return sealed === undefined ? undefined : options.sealer.open(sealed)
+    },
     /** Drops the connection now; it is redialled as after any other drop. */
     drop(): void {
       socket?.terminate()

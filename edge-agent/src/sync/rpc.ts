@@ -36,6 +36,8 @@ export function rpcHandlers(deps: {
     async 'instance.logs'(params, emit, signal) {
       const id = instanceIdOf(params, store)
       const tail = typeof params.tail === 'number' ? params.tail : 100
+      // the first piece says the call is good, so that the caller can answer 200 and stream
+      if (params.follow === true) emit([])
       let piece: string[] = []
       const flush = () => {
         if (piece.length) emit(piece)

@@ -1,0 +1,6 @@
+/** What other packages' tests use to run a real center. */
+
+export type { Dialect } from '../db/driver'
+export * from './center'
+export { uploadForm } from './packages'
+export { dialects } from './stores'
