@@ -216,6 +216,7 @@ export function syncClient(options: SyncClientOptions) {
     base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
     base.pathname = CONNECT_PATH
     let slow = false
+    let refused = false
     const ws = new WebSocket(base, {
       headers: { authorization: signedHeader(current, 'GET', CONNECT_PATH) },
       handshakeTimeout: 10_000,
@@ -235,6 +236,7 @@ export function syncClient(options: SyncClientOptions) {
             return body
           }
         })()
+        refused = true
         lastError = `the center refused the connection (${response.statusCode}): ${detail}`
         log.warn('the center refused the connection', { status: response.statusCode, detail })
         if (response.statusCode === 401 && adoptPendingKey(options.dataDir)) {
@@ -282,7 +284,8 @@ export function syncClient(options: SyncClientOptions) {
       }
     })
     ws.on('error', (error) => {
-      lastError = error.message
+      // the refusal's reason, if the center gave one, says more than the socket's error
+      if (!refused) lastError = error.message
       log.debug('center socket error', { error: error.message })
     })
     ws.on('close', (code, reason) => {
