@@ -190,10 +190,7 @@ async function apply(tx: Sql, edge: EdgePrincipal, body: EventBody): Promise<Out
       const refused = await notOwn(tx, edge, body.appInstanceId)
       if (refused) return { rejected: refused }
       const desired = await outbox.desired<DesiredInstance>(edge.hostId, 'instance', body.appInstanceId)
-      const gone =
-        body.status === 'NOT_INSTANTIATED' &&
-        (!desired ||
-          (desired.record.targetState === 'NOT_INSTANTIATED' && body.generation >= desired.record.generation))
+      const gone = body.status === 'NOT_INSTANTIATED' && (!desired || desired.record.targetState === 'NOT_INSTANTIATED')
       if (gone) {
         // terminated as wanted: the edge has forgotten it, and so does the center's view of the edge
         await tx.run('DELETE FROM edge_instances WHERE app_instance_id = ?', [body.appInstanceId])
@@ -257,7 +254,8 @@ async function merge(tx: Sql, edge: EdgePrincipal, incoming: DesiredInstance): P
   const id = incoming.appInstanceId
   const refused = await notOwn(tx, edge, id)
   if (refused) return { rejected: refused }
-  if (incoming.tenantId !== edge.tenantId) return { rejected: `app instance ${id} belongs to another tenant` }
+  // what people deploy at an edge belongs to the edge's tenant, whatever the edge called it
+  incoming = { ...incoming, tenantId: edge.tenantId }
   const outbox = outboxStore(tx)
   const current = await outbox.desired<DesiredInstance>(edge.hostId, 'instance', id)
   if (!current || incoming.generation > current.record.generation) {

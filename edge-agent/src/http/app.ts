@@ -173,7 +173,7 @@ export function localApi(deps: LocalApiDeps) {
     }
     const instance = DesiredInstance.parse({
       appInstanceId: id,
-      tenantId: LOCAL_TENANT,
+      tenantId: deps.sync.status().tenantId ?? LOCAL_TENANT,
       appPkgId: pkg.appPkgId,
       packageDigest: pkg.digest,
       appName: body.appName ?? pkg.details.appName,

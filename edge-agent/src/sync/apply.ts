@@ -17,6 +17,17 @@ function centerWins(store: AgentStore, instance: DesiredInstance): boolean {
 
 function setInstance(store: AgentStore, instance: DesiredInstance): void {
   if (centerWins(store, instance)) store.desired.put(instance, 'center')
+  else if (instance.targetState === 'NOT_INSTANTIATED' && !store.desired.get(instance.appInstanceId)) {
+    // gone here already: say so, so that the center can forget it too
+    store.outbox.append({
+      kind: 'instance.status',
+      appInstanceId: instance.appInstanceId,
+      status: 'NOT_INSTANTIATED',
+      generation: instance.generation,
+      operationId: instance.operationId,
+      detail: 'not on this edge',
+    })
+  }
 }
 
 /** Applies one command, once: its effect and its log entry commit together. False for a replay. */

@@ -46,6 +46,7 @@ export interface SyncStatus {
   enrolled: boolean
   connected: boolean
   hostId: string | null
+  tenantId: string | null
   centerUrl: string | null
   lastError: string | null
   lastConnectedAt: string | null
@@ -326,6 +327,7 @@ export function syncClient(options: SyncClientOptions) {
         enrolled: identity !== undefined,
         connected: open,
         hostId: identity?.hostId ?? null,
+        tenantId: identity?.tenantId ?? null,
         centerUrl: options.centerUrl ?? identity?.centerUrl ?? null,
         lastError,
         lastConnectedAt,

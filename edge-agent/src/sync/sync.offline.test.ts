@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { testAgent } from '../testing/agent'
+import { freePort } from '../testing/apps'
+import { type FaultProxy, faultProxy } from '../testing/fault-proxy'
+import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
+
+describe('sync: autonomy while cut off, and the merge on reconnect', () => {
+  let fleet: TestFleet
+  let proxy: FaultProxy
+  beforeAll(async () => {
+    fleet = await testFleet()
+    const { port } = new URL(fleet.t.center.url)
+    proxy = await faultProxy({ host: '127.0.0.1', port: Number(port) })
+  })
+  afterAll(async () => {
+    await proxy.close()
+    await fleet.close()
+  })
+
+  const instancesAt = async (ip: string) =>
+    (await fleet.call('GET', `${fleet.hostPath(ip)}/instances`)).body as {
+      appInstanceId: string
+      origin: string
+      desired: { targetState: string; generation: number } | null
+      observed: { status: string } | null
+    }[]
+
+  async function cutOff(ip: string, edge: { agent: { sync: { status(): { connected: boolean } } } }) {
+    proxy.refuse(true)
+    proxy.cut()
+    await vi.waitFor(() => expect(edge.agent.sync.status().connected).toBe(false), WAIT)
+    await vi.waitFor(async () => expect(await fleet.statusOf(ip)).toBe('OFFLINE'), WAIT)
+  }
+
+  it('applies local deploys and stops at once while cut off, and the center adopts them on reconnect', async () => {
+    const edge = await fleet.edge({ centerUrl: proxy.url() })
+    const appPkgId = await fleet.onboardHello()
+    const x = randomUUID()
+    await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, {
+      appPkgId,
+      targetState: 'STARTED',
+      parameters: { PORT: String(await freePort()) },
+    })
+    await vi.waitFor(async () => expect((await instancesAt(edge.ip))[0]?.observed?.status).toBe('STARTED'), WAIT)
+    const digest = edge.agent.store.desired.get(x)?.packageDigest as string
+
+    await cutOff(edge.ip, edge)
+    const stopped = await edge.call('POST', `/mepm/v1/instances/${x}/stop`)
+    expect(stopped.status).toBe(202)
+    const deployed = await edge.call('POST', '/mepm/v1/instances', {
+      package: digest,
+      parameters: { PORT: String(await freePort()) },
+    })
+    expect(deployed.status).toBe(201)
+    const y = deployed.body.appInstanceId as string
+    await vi.waitFor(() => {
+      expect(edge.agent.store.observed.get(x)?.status).toBe('STOPPED')
+      expect(edge.agent.store.observed.get(y)?.status).toBe('STARTED')
+    }, WAIT)
+
+    proxy.refuse(false)
+    await vi.waitFor(async () => {
+      const instances = await instancesAt(edge.ip)
+      expect(instances.find((i) => i.appInstanceId === x)).toMatchObject({
+        origin: 'edge',
+        desired: { targetState: 'STOPPED', generation: 2 },
+        observed: { status: 'STOPPED' },
+      })
+      expect(instances.find((i) => i.appInstanceId === y)).toMatchObject({
+        origin: 'edge',
+        desired: { targetState: 'STARTED', generation: 1, tenantId: fleet.operator.tenantId },
+        observed: { status: 'STARTED' },
+      })
+    }, WAIT)
+    expect((await fleet.call('GET', `${fleet.hostPath(edge.ip)}/conflicts`)).body).toEqual([])
+
+    // both sides change x while cut off: the center's change stands, and the conflict is shown
+    await cutOff(edge.ip, edge)
+    expect((await edge.call('POST', `/mepm/v1/instances/${x}/start`)).status).toBe(202)
+    await vi.waitFor(() => expect(edge.agent.store.observed.get(x)?.status).toBe('STARTED'), WAIT)
+    const central = await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, {
+      appPkgId,
+      targetState: 'NOT_INSTANTIATED',
+    })
+    expect(central.body.generation).toBe(3)
+    proxy.refuse(false)
+    await vi.waitFor(async () => {
+      expect((await instancesAt(edge.ip)).map((i) => i.appInstanceId)).toEqual([y])
+      expect(edge.agent.store.desired.get(x)).toBeUndefined()
+    }, WAIT)
+    const conflicts = (await fleet.call('GET', `${fleet.hostPath(edge.ip)}/conflicts`)).body
+    expect(conflicts).toEqual([
+      expect.objectContaining({
+        appInstanceId: x,
+        winner: 'center',
+        centerRecord: expect.objectContaining({ targetState: 'NOT_INSTANTIATED', generation: 3 }),
+        edgeRecord: expect.objectContaining({ targetState: 'STARTED', generation: 3 }),
+      }),
+    ])
+    await edge.call('DELETE', `/mepm/v1/instances/${y}`)
+    await vi.waitFor(async () => expect(await instancesAt(edge.ip)).toEqual([]), WAIT)
+  })
+
+  it('sends a full snapshot to an agent whose store was reset, and the agent converges to it', async () => {
+    const edge = await fleet.edge()
+    const appPkgId = await fleet.onboardHello()
+    const x = randomUUID()
+    await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, { appPkgId, targetState: 'STOPPED' })
+    await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/plugins/openstack`, {
+      config: '{"auth_url":"http://keystone"}',
+    })
+    await vi.waitFor(() => expect(edge.agent.store.observed.get(x)?.status).toBe('STOPPED'), WAIT)
+    const oldStore = edge.agent.store.storeId
+    await edge.stop()
+    for (const file of ['agent.db', 'agent.db-wal', 'agent.db-shm']) rmSync(join(edge.dataDir, file), { force: true })
+
+    const again = await testAgent({}, edge.dataDir)
+    expect(again.agent.store.storeId).not.toBe(oldStore)
+    await vi.waitFor(() => {
+      expect(again.agent.store.desired.get(x)).toMatchObject({ targetState: 'STOPPED', origin: 'center' })
+      expect(again.agent.store.observed.get(x)?.status).toBe('STOPPED')
+      expect(again.agent.sync.pluginConfig('openstack')).toBe('{"auth_url":"http://keystone"}')
+      expect(again.agent.store.wanted.list()).toEqual([expect.objectContaining({ appPkgId, state: 'DISTRIBUTED' })])
+    }, WAIT)
+    const sync = (await fleet.call('GET', `${fleet.hostPath(edge.ip)}/sync`)).body
+    expect(sync.commands.acknowledged).toBe(sync.commands.issued)
+    await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
+    await vi.waitFor(() => expect(again.agent.store.desired.get(x)).toBeUndefined(), WAIT)
+    await again.close()
+  })
+})
