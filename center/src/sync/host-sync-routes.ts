@@ -337,7 +337,7 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
         503: { description: 'the edge is not connected' },
       },
     },
-    async ({ c, params, query }) => {
+    async ({ params, query }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
       const lines = hub
         .call(

@@ -76,7 +76,7 @@ export function edgeSession(
   let pumping = false
   let pumpAgain = false
   let chain = Promise.resolve()
-  let markClosed = () => undefined as void
+  let markClosed: () => void = () => undefined
   const closed = new Promise<void>((resolve) => {
     markClosed = resolve
   })

@@ -2,5 +2,6 @@
 
 export type { Dialect } from '../db/driver'
 export * from './center'
+export { centerProcess } from './center-process'
 export { uploadForm } from './packages'
 export { dialects } from './stores'

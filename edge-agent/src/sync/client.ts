@@ -50,6 +50,8 @@ export interface SyncStatus {
   centerUrl: string | null
   lastError: string | null
   lastConnectedAt: string | null
+  /** Sessions opened since the agent started. */
+  connections: number
   pendingEvents: number
 }
 
@@ -78,6 +80,7 @@ export function syncClient(options: SyncClientOptions) {
   let ackPending = false
   let lastError: string | null = null
   let lastConnectedAt: string | null = null
+  let connections = 0
   const calls = new Map<string, AbortController>()
 
   const send = (frame: Frame) => {
@@ -150,6 +153,7 @@ export function syncClient(options: SyncClientOptions) {
         attempt = 0
         lastError = null
         lastConnectedAt = new Date().toISOString()
+        connections += 1
         lastPing = Date.now()
         log.info('connected to the center', { sessionId: frame.sessionId, protocolVersion: frame.protocolVersion })
         pumpEvents()
@@ -331,6 +335,7 @@ export function syncClient(options: SyncClientOptions) {
         centerUrl: options.centerUrl ?? identity?.centerUrl ?? null,
         lastError,
         lastConnectedAt,
+        connections,
         pendingEvents: store.outbox.count(),
       }
     },
