@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import { dialects } from '@mecm/center/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../testing/apps'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
 
-describe('sync: enrollment, connection and commands', () => {
+describe.each(dialects)('sync on %s: enrollment, connection and commands', (dialect) => {
   let fleet: TestFleet
   beforeAll(async () => {
-    fleet = await testFleet()
+    fleet = await testFleet(dialect)
   })
   afterAll(() => fleet.close())
 
