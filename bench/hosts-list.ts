@@ -13,15 +13,12 @@ import { join } from 'node:path'
 import { createLogger, loadConfig, startCenter } from '@mecm/center'
 import { MecHostInput } from '@mecm/protocol'
 import pg from 'pg'
+import { percentile } from './stats'
 
 const HOSTS = 10_000
 const REQUESTS = Number(process.env.MECM_BENCH_REQUESTS ?? 1000)
 const WARMUP = 100
 const root = join(import.meta.dirname, '..')
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
-}
 
 async function measure(name: string, url: () => string, token: string) {
   const times: number[] = []

@@ -103,11 +103,16 @@ export function openAgentStore(file: string) {
   })
 
   const appended = new Set<() => void>()
+  let notifying = false
   function appendEvent(tx: Db, body: EventBody): number {
-    // after the surrounding (synchronous) transaction has ended
-    queueMicrotask(() => {
-      for (const listener of appended) listener()
-    })
+    // once per burst, after the surrounding (synchronous) transaction has ended
+    if (!notifying) {
+      notifying = true
+      queueMicrotask(() => {
+        notifying = false
+        for (const listener of appended) listener()
+      })
+    }
     if (body.kind === 'host.metrics')
       tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, 'host.metrics')).run()
     const inserted = tx

@@ -58,8 +58,8 @@ describe('sync under faults', () => {
         for (const proxy of proxies) edges.push(await fleet.edge({ centerUrl: proxy.url() }))
         const stops = proxies.map((proxy) => proxy.chaos({ everyMs: [150, 600] }))
         // 3 × 3,400 events and 3 × 1,700 commands on SQLite; PostgreSQL runs the same SQL on a
-      // shorter stream to keep CI quick (each command is a round-trip transaction there)
-      const PER_EDGE = dialect === 'sqlite' ? 1700 : 500
+        // shorter stream to keep CI quick (each command is a round-trip transaction there)
+        const PER_EDGE = dialect === 'sqlite' ? 1700 : 500
         const issued = edges.map(() => ({ commands: [] as string[], tasks: [] as string[], services: [] as string[] }))
         const instances = Array.from({ length: 20 }, () => randomUUID())
         for (let round = 0; round < PER_EDGE / 100; round++) {
