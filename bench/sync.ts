@@ -19,7 +19,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { centerProcess } from '@mecm/center/testing'
-import { AppdConfiguration } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { createLogger, sealer } from '@mecm/runtime'
 import { openAgentStore } from '../edge-agent/src/store/store'
@@ -35,7 +34,6 @@ const port = await freePort()
 const env = { MECM_EDGE_HEARTBEAT_MS: '2000' }
 let center = await centerProcess(join(root, 'center'), port, env)
 const log = createLogger(process.env.EDGES ? 'info' : 'silent')
-const configuration = AppdConfiguration.parse(examples.appdConfiguration)
 
 // biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
 async function call(method: string, path: string, body?: unknown, token?: string): Promise<any> {

@@ -23,6 +23,18 @@ async function principalOf(store: Store, userId: string, via: Principal['via']):
   return { userId: user.userId, tenantId: user.tenantId, role: user.role, username: user.username, via }
 }
 
+/** The body of a signed request, read whole to check the signature: bounded, and of known length. */
+async function signedBody(deps: AuthDeps, c: Parameters<MiddlewareHandler<Env>>[0]): Promise<Uint8Array> {
+  if (Number(c.req.header('content-length') ?? 0) > deps.signedBodyLimit || c.req.header('transfer-encoding')) {
+    throw new ApiError(
+      413,
+      'Content Too Large',
+      `a signed request carries at most ${deps.signedBodyLimit} bytes with a known length; upload packages with a token`,
+    )
+  }
+  return new Uint8Array(await c.req.arrayBuffer())
+}
+
 async function fromSignature(deps: AuthDeps, header: string, c: Parameters<MiddlewareHandler<Env>>[0]) {
   const parsed = parseSignatureHeader(header)
   if (!parsed) throw unauthorized(`malformed ${SIGNING_SCHEME} header: expected Credential=<AK>, Signature=<64 hex>`)
@@ -39,14 +51,7 @@ async function fromSignature(deps: AuthDeps, header: string, c: Parameters<Middl
   const key = await deps.store.credentials.getAccessKey(parsed.accessKey)
   if (!key) throw unauthorized('unknown access key')
   const url = new URL(c.req.url)
-  if (Number(c.req.header('content-length') ?? 0) > deps.signedBodyLimit || c.req.header('transfer-encoding')) {
-    throw new ApiError(
-      413,
-      'Content Too Large',
-      `a signed request carries at most ${deps.signedBodyLimit} bytes with a known length; upload packages with a token`,
-    )
-  }
-  const body = new Uint8Array(await c.req.arrayBuffer())
+  const body = await signedBody(deps, c)
   const parts = { method: c.req.method, pathWithQuery: url.pathname + url.search, date, nonce, body }
   if (!signatureMatches(deps.sealer.open(key.secretSealed), parts, parsed.signature)) {
     throw unauthorized('the request signature does not match: sign METHOD, path?query, date, nonce and body SHA-256')
@@ -85,6 +90,7 @@ async function identify(deps: AuthDeps, c: Parameters<MiddlewareHandler<Env>>[0]
       authorization: authorization ?? '',
       method: c.req.method,
       pathWithQuery: url.pathname + url.search,
+      body: await signedBody(deps, c),
     }
     c.set('edge', await verifyEdgeRequest({ edges: deps.store.edges, credentials: deps.store.credentials }, request))
   } else if (authorization?.startsWith(SIGNING_SCHEME)) {

@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from 'node:crypto'
+import { createHash, createPublicKey, verify } from 'node:crypto'
 import { EDGE_SIGNING_SCHEME, edgeSigningString } from '@mecm/protocol'
 import { unauthorized } from '@mecm/runtime'
 import type { CredentialStore } from './credential-store'
@@ -14,11 +14,12 @@ export const isEdgeSignature = (authorization: string | undefined): boolean =>
 
 /**
  * Checks an edge's signed request (HTTP or the WebSocket upgrade): a known, unrevoked host, a
- * time within 5 minutes of ours, a nonce never seen, and an Ed25519 signature by the host's key.
+ * time within 5 minutes of ours, a nonce never seen, and an Ed25519 signature by the host's key
+ * over the request and its body.
  */
 export async function verifyEdgeRequest(
   stores: { edges: EdgeIdentityStore; credentials: CredentialStore },
-  request: { authorization: string; method: string; pathWithQuery: string },
+  request: { authorization: string; method: string; pathWithQuery: string; body?: Uint8Array },
 ): Promise<EdgePrincipal> {
   const match = HEADER.exec(request.authorization)
   if (!match) {
@@ -34,7 +35,16 @@ export async function verifyEdgeRequest(
   const edge = await stores.edges.identity(hostId)
   if (!edge) throw unauthorized('this edge is not enrolled, or its identity was revoked: enroll it again')
   const key = createPublicKey({ key: Buffer.from(edge.publicKey, 'base64'), format: 'der', type: 'spki' })
-  const signed = edgeSigningString({ method: request.method, pathWithQuery: request.pathWithQuery, date, nonce })
+  const bodySha256 = createHash('sha256')
+    .update(request.body ?? new Uint8Array())
+    .digest('hex')
+  const signed = edgeSigningString({
+    method: request.method,
+    pathWithQuery: request.pathWithQuery,
+    date,
+    nonce,
+    bodySha256,
+  })
   if (!verify(null, Buffer.from(signed), key, Buffer.from(signature, 'base64'))) {
     throw unauthorized('the edge signature does not match the key enrolled for this host')
   }

@@ -232,13 +232,13 @@ export const migrations: readonly Migration[] = [
         host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
         store_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
-        event_id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL,
         kind TEXT NOT NULL,
         body TEXT NOT NULL,
         at TEXT NOT NULL,
         received_at TEXT NOT NULL,
         rejected TEXT,
-        PRIMARY KEY (host_id, store_id, seq)
+        PRIMARY KEY (event_id)
       );
       CREATE INDEX edge_events_received ON edge_events (host_id, received_at);
       CREATE TABLE edge_conflicts (

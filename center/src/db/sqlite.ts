@@ -20,7 +20,8 @@ export function openSqlite(file: string): Database {
   // first: every statement after it, switching to WAL included, waits for another process's lock
   db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
+  // FULL: a commit survives a power loss too (an edge is told its events are safe after one)
+  db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
 
   // a bounded cache: SQL built per request (label selectors) must not grow it without end

@@ -40,6 +40,9 @@ export interface Ingested {
   commands: Command[]
 }
 
+/** A batch that does not follow what is committed: the session resumes from the committed sequence. */
+export class OutOfOrder extends Error {}
+
 /** The parameters an edge never reports (they reach it, they do not come back). */
 const SECRET_PARAMETERS = ['ak', 'sk']
 
@@ -57,18 +60,28 @@ type Outcome = { rejected?: string; commands?: Command[] }
  */
 export function eventStore(sql: Sql) {
   return {
-    async ingest(edge: EdgePrincipal, storeId: string, events: readonly EdgeEvent[]): Promise<Ingested> {
+    /**
+     * Commits a batch that follows the event `after`. A batch after a gap (a batch before it was
+     * lost) is refused with OutOfOrder: the edge resends from what is committed. An event whose id
+     * is known already (sent again by a store restored from a backup) is skipped.
+     */
+    async ingest(edge: EdgePrincipal, storeId: string, after: number, events: readonly EdgeEvent[]): Promise<Ingested> {
       return sql.transaction(async (tx) => {
         // the row lock orders concurrent batches of one edge on PostgreSQL
         const row = await tx.get<{ event_seq: number }>(
           'UPDATE edge_sync SET event_seq = event_seq WHERE host_id = ? AND store_id = ? RETURNING event_seq',
           [edge.hostId, storeId],
         )
-        if (!row) throw new Error('another session of this edge, with another agent store, has taken over')
+        if (!row) throw new OutOfOrder('another session of this edge, with another agent store, has taken over')
         const result: Ingested = { eventSeq: Number(row.event_seq), rejected: [], commands: [] }
+        if (after > result.eventSeq) {
+          throw new OutOfOrder(`events after ${after} arrived, but only ${result.eventSeq} are committed`)
+        }
         const receivedAt = now()
         for (const event of events) {
           if (event.seq <= result.eventSeq) continue
+          result.eventSeq = event.seq
+          if (await tx.get('SELECT 1 AS x FROM edge_events WHERE event_id = ?', [event.eventId])) continue
           const outcome = await apply(tx, edge, event.body)
           if (outcome.rejected) result.rejected.push({ eventId: event.eventId, reason: outcome.rejected })
           result.commands.push(...(outcome.commands ?? []))
@@ -87,7 +100,6 @@ export function eventStore(sql: Sql) {
               outcome.rejected ?? null,
             ],
           )
-          result.eventSeq = event.seq
         }
         await tx.run('UPDATE edge_sync SET event_seq = ? WHERE host_id = ?', [result.eventSeq, edge.hostId])
         return result

@@ -161,8 +161,8 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
         operationId: null,
         generation: (current?.record.generation ?? 0) + 1,
       }
-      await hub.issue(host.hostId, { kind: 'instance.set', instance })
-      return c.json(redacted(instance), 202)
+      const command = await hub.issue(host.hostId, { kind: 'instance.set', instance })
+      return c.json(redacted(command.body.kind === 'instance.set' ? command.body.instance : instance), 202)
     },
   )
 

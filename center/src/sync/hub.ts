@@ -73,14 +73,20 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
     })
   }
 
-  /** Level-triggered: distributions recorded for onboarded packages go out as commands. */
+  /**
+   * Level-triggered: distributions recorded for onboarded packages go out as commands, and
+   * packages whose distribution record is gone (undistributed, deleted) are taken back.
+   */
   let distributing = false
-  async function distributePending() {
+  async function distributePackages() {
     if (distributing) return
     distributing = true
     try {
       for (const item of await store.edgeOutbox.undelivered()) {
         await issue(item.hostId, { kind: 'package.distribute', package: item.package })
+      }
+      for (const item of await store.edgeOutbox.unwanted()) {
+        await issue(item.hostId, { kind: 'package.remove', appPkgId: item.appPkgId })
       }
     } finally {
       distributing = false
@@ -98,7 +104,9 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
   }
 
   const ticker = setInterval(() => {
-    void distributePending().catch((error: Error) => log.warn('distributing packages failed', { error: error.message }))
+    void distributePackages().catch((error: Error) =>
+      log.warn('distributing packages failed', { error: error.message }),
+    )
     for (const session of sessions.values()) {
       void session.tick().catch((error: Error) => log.warn('edge liveness check failed', { error: error.message }))
     }
@@ -129,7 +137,7 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
     /** Appends a command to the edge's outbox (plugin credentials sealed) and sends it if the edge is here. */
     issue,
 
-    distributePending,
+    distributePackages,
 
     /** Tells a session its outbox grew (after a transaction of the caller's committed). */
     wake(hostId: string): void {

@@ -109,6 +109,16 @@ export function outboxStore(sql: Sql) {
           'UPDATE edge_sync SET command_seq = command_seq + 1 WHERE host_id = ? RETURNING command_seq',
           [hostId],
         )
+        if (body.kind === 'instance.set') {
+          // under the row lock: two changes at once get two generations
+          const current = await outboxStore(tx).desired<DesiredInstance>(
+            hostId,
+            'instance',
+            body.instance.appInstanceId,
+          )
+          const generation = Math.max(body.instance.generation, (current?.record.generation ?? 0) + 1)
+          body = { ...body, instance: { ...body.instance, generation } }
+        }
         const command: Command = { seq: Number(row?.command_seq), commandId: newId(), issuedAt: now(), body }
         await tx.run('INSERT INTO edge_commands (host_id, seq, command_id, body, issued_at) VALUES (?, ?, ?, ?, ?)', [
           hostId,
@@ -252,6 +262,19 @@ export function outboxStore(sql: Sql) {
         hostId: row.host_id,
         package: { appPkgId: row.app_pkg_id, digest: row.digest, size: Number(row.size), appClass: row.app_class },
       }))
+    },
+
+    /** Packages sent to a host whose distribution record is gone (undistributed, or the package deleted). */
+    async unwanted(limit = 500): Promise<{ hostId: string; appPkgId: string }[]> {
+      const rows = await sql.all<{ host_id: string; item_key: string }>(
+        `SELECT e.host_id, e.item_key FROM edge_desired e
+           JOIN mec_hosts h ON h.host_id = e.host_id
+           LEFT JOIN package_distributions d ON d.app_pkg_id = e.item_key AND d.host_ip = h.mechost_ip
+          WHERE e.kind = 'package' AND d.app_pkg_id IS NULL
+          ORDER BY e.host_id, e.item_key LIMIT ?`,
+        [limit],
+      )
+      return rows.map((row) => ({ hostId: row.host_id, appPkgId: row.item_key }))
     },
 
     /** Whether the host was sent this package content (so the edge may download it). */

@@ -27,16 +27,26 @@ export function sessionStore(sql: Sql) {
       return sql.transaction(async (tx) => {
         const outbox = outboxStore(tx)
         await outbox.ensure(hostId)
+        const at = now()
+        // the row is locked before it is read: an older session's batch commits before or after, not between
+        await tx.run('UPDATE edge_sync SET session_id = ?, agent_version = ?, seen_at = ? WHERE host_id = ?', [
+          sessionId,
+          hello.agentVersion,
+          at,
+          hostId,
+        ])
         const state = await outbox.state(hostId)
         if (!state) throw new Error(`host ${hostId} has no sync state`)
         const newStore = state.storeId !== null && state.storeId !== hello.storeId
-        // a new agent store numbers its events from 1 again
+        // a new agent store numbers its events from 1 again (events seen before are known by id)
         const eventSeq = newStore ? 0 : state.eventSeq
-        const at = now()
-        await tx.run(
-          'UPDATE edge_sync SET store_id = ?, event_seq = ?, session_id = ?, agent_version = ?, seen_at = ? WHERE host_id = ?',
-          [hello.storeId, eventSeq, sessionId, hello.agentVersion, at, hostId],
-        )
+        if (state.storeId !== hello.storeId) {
+          await tx.run('UPDATE edge_sync SET store_id = ?, event_seq = ? WHERE host_id = ?', [
+            hello.storeId,
+            eventSeq,
+            hostId,
+          ])
+        }
         await tx.run("UPDATE mec_hosts SET status = 'ONLINE', last_seen_at = ?, updated_at = ? WHERE host_id = ?", [
           at,
           at,

@@ -16,9 +16,13 @@ import { ApiError, type Logger } from '@mecm/runtime'
 import type { WebSocket } from 'ws'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
 import type { Store } from '../db/store'
+import { OutOfOrder } from './event-store'
 
 /** Close codes an agent acts on: it re-enrolls after REVOKED and waits for an upgrade after UNSUPPORTED. */
-export const CLOSE = { REVOKED: 4001, UNSUPPORTED: 4002, BAD_FRAME: 4003, SUPERSEDED: 4004, SILENT: 4005 } as const
+export const CLOSE = { REVOKED: 4001, UNSUPPORTED: 4002, BAD_FRAME: 4003, SUPERSEDED: 4004, RESUME: 4006 } as const
+
+/** Pieces of a streamed answer held for a slow reader before the call is cancelled. */
+const MAX_QUEUED_PIECES = 1000
 
 export interface SessionSettings {
   heartbeatMs: number
@@ -69,6 +73,8 @@ export function edgeSession(
   const sessionId = randomUUID()
   const calls = new Map<string, PendingCall>()
   let storeId: string | null = null
+  /** Set once the resume point is known: no command goes out before. */
+  let ready = false
   let sentSeq = 0
   let ackedSeq = 0
   let lastPong = Date.now()
@@ -90,7 +96,7 @@ export function edgeSession(
   }
 
   async function pump(): Promise<void> {
-    if (storeId === null || ended) return
+    if (!ready || ended) return
     if (pumping) {
       pumpAgain = true
       return
@@ -148,6 +154,7 @@ export function edgeSession(
     })
     if (resume.mode === 'snapshot') await sendSnapshot(resume.reason)
     else sentSeq = ackedSeq = frame.lastAppliedCommandSeq
+    ready = true
     await pump()
   }
 
@@ -168,7 +175,7 @@ export function edgeSession(
         }
         return pump()
       case 'event': {
-        const ingested = await store.edgeEvents.ingest(edge, storeId as string, frame.events)
+        const ingested = await store.edgeEvents.ingest(edge, storeId as string, frame.after, frame.events)
         send({ v: 1, type: 'ack', stream: 'events', seq: ingested.eventSeq })
         for (const refused of ingested.rejected) {
           log.warn('refused an event from the edge', refused)
@@ -204,8 +211,14 @@ export function edgeSession(
       return
     }
     chain = chain
-      .then(() => handle(decoded.frame))
+      // after a failure nothing more is handled: a later batch would skip the one that failed
+      .then(() => (ended ? undefined : handle(decoded.frame)))
       .catch((error: Error) => {
+        ended = true
+        if (error instanceof OutOfOrder) {
+          log.warn('a batch of events out of order; the edge resumes', { error: error.message })
+          return fail('OUT_OF_ORDER', `${error.message}: reconnect and resume`, CLOSE.RESUME)
+        }
         log.error('handling a frame failed; closing the session so that the edge resumes cleanly', {
           type: decoded.frame.type,
           error: error.message,
@@ -248,13 +261,18 @@ export function edgeSession(
       ws.ping()
       if (storeId === null) return
       if (!(await store.edgeSessions.seen(edge.hostId, sessionId))) {
+        ended = true
         ws.close(CLOSE.REVOKED, 'this edge was revoked or removed, or connected again elsewhere')
+        setTimeout(() => ws.terminate(), 1000).unref()
         return
       }
       await pump()
     },
+    /** Closes now: nothing more is handled, and a peer that does not answer the close is dropped. */
     close(code: number, reason: string) {
+      ended = true
       ws.close(code, reason)
+      setTimeout(() => ws.terminate(), 1000).unref()
     },
     /** Drops the socket at once and resolves when the disconnect is recorded. */
     terminate(): Promise<void> {
@@ -267,26 +285,33 @@ export function edgeSession(
       const queue: unknown[] = []
       let done: ApiError | true | undefined
       let wakeReader: (() => void) | undefined
-      const timer = setTimeout(
-        () =>
-          finish(
-            new ApiError(
-              504,
-              'Gateway Timeout',
-              `edge ${edge.mechostIp} did not answer ${method} within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      )
+      const cancel = () =>
+        send({ v: 1, type: 'rpc_request', id: randomUUID(), method: 'rpc.cancel', params: { id }, timeoutMs: 1000 })
       const finish = (error?: ApiError) => {
         clearTimeout(timer)
         calls.delete(id)
         done ??= error ?? true
         wakeReader?.()
       }
+      // the timeout is for the first answer; a stream then lasts until the reader stops
+      const timer = setTimeout(() => {
+        finish(
+          new ApiError(
+            504,
+            'Gateway Timeout',
+            `edge ${edge.mechostIp} did not answer ${method} within ${timeoutMs} ms`,
+          ),
+        )
+        cancel()
+      }, timeoutMs)
       calls.set(id, {
         push: (result) => {
+          clearTimeout(timer)
           queue.push(result)
+          if (queue.length > MAX_QUEUED_PIECES) {
+            finish(new ApiError(503, 'Service Unavailable', 'the reader of this stream fell too far behind'))
+            cancel()
+          }
           wakeReader?.()
         },
         end: finish,
@@ -311,14 +336,7 @@ export function edgeSession(
             // the caller stopped reading (a follow ended): the edge stops sending
             if (calls.has(id)) {
               finish()
-              send({
-                v: 1,
-                type: 'rpc_request',
-                id: randomUUID(),
-                method: 'rpc.cancel',
-                params: { id },
-                timeoutMs: 1000,
-              })
+              cancel()
             }
           }
         },

@@ -271,16 +271,30 @@ export function openAgentStore(file: string) {
         appended.add(listener)
         return () => appended.delete(listener)
       },
-      /** Makes every event appended from now on number above `seq` (the center already holds that many). */
-      numberAfter(seq: number): void {
+      /** The highest sequence this store has given an event (acknowledged or not). */
+      lastSeq: (): number =>
+        (
+          sqlite.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'event_outbox'").get() as
+            | { seq: number }
+            | undefined
+        )?.seq ?? 0,
+      /**
+       * The center holds events up to `seq` from this store, more than it ever numbered: the
+       * store was restored from a backup. Its waiting events move above `seq`, in order, and so
+       * does every event after them; the center recognises those it had already by their ids.
+       */
+      renumberAfter(seq: number): void {
         sqlite.transaction(() => {
-          const moved = sqlite
-            .prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_outbox' AND seq < ?")
-            .run(seq, seq).changes
-          const known = sqlite.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'event_outbox'").get()
-          if (moved === 0 && !known && seq > 0) {
-            sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('event_outbox', ?)").run(seq)
-          }
+          const low = (sqlite.prepare('SELECT MIN(seq) AS low FROM event_outbox').get() as { low: number | null }).low
+          if (low !== null && low <= seq) sqlite.prepare('UPDATE event_outbox SET seq = seq + ?').run(seq - low + 1)
+          const high = (sqlite.prepare('SELECT MAX(seq) AS high FROM event_outbox').get() as { high: number | null })
+            .high
+          const next = Math.max(seq, high ?? 0)
+          const known = sqlite
+            .prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_outbox'")
+            .run(next).changes
+          if (known === 0)
+            sqlite.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('event_outbox', ?)").run(next)
         })()
       },
       count: (): number => (sqlite.prepare('SELECT COUNT(*) AS n FROM event_outbox').get() as { n: number }).n,

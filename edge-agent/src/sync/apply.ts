@@ -5,14 +5,14 @@ import type { AgentStore } from '../store/store'
 
 /**
  * The agent's half of the merge rule (DESIGN.md "Authority"; the center's half is in its
- * event-store.ts): a record from the center replaces the local one when its generation is higher,
- * or equal to that of a change made here (the center wins ties).
+ * event-store.ts): a record from the center replaces one the center sent before (commands come
+ * in order), and a change made here when its generation is higher or equal (the center wins ties).
  */
 function centerWins(store: AgentStore, instance: DesiredInstance): boolean {
   const local = store.desired.get(instance.appInstanceId)
   if (!local)
     return instance.targetState !== 'NOT_INSTANTIATED' || store.observed.get(instance.appInstanceId) !== undefined
-  return instance.generation > local.generation || (instance.generation === local.generation && local.origin === 'edge')
+  return local.origin === 'center' || instance.generation >= local.generation
 }
 
 function setInstance(store: AgentStore, instance: DesiredInstance): void {

@@ -11,7 +11,15 @@ import type { Logger, Sealer } from '@mecm/runtime'
 import WebSocket from 'ws'
 import type { AgentStore } from '../store/store'
 import { applyCommand, applySnapshot } from './apply'
-import { adoptPendingKey, enroll, loadIdentity, rotateKey, type StoredIdentity, signedHeader } from './identity'
+import {
+  enroll,
+  loadIdentity,
+  pendingKey,
+  rotateKey,
+  type StoredIdentity,
+  settlePendingKey,
+  signedHeader,
+} from './identity'
 
 const CONNECT_PATH = '/edge/v1/connect'
 /** Close codes from the center (its sync/session.ts). */
@@ -79,6 +87,8 @@ export function syncClient(options: SyncClientOptions) {
   let eventsAcked = 0
   let ackPending = false
   let lastError: string | null = null
+  /** The key of an interrupted rotation, tried once after the current key was refused. */
+  let trying: StoredIdentity | undefined
   let lastConnectedAt: string | null = null
   let connections = 0
   const calls = new Map<string, AbortController>()
@@ -91,7 +101,7 @@ export function syncClient(options: SyncClientOptions) {
     while (open && eventsSent - eventsAcked < window) {
       const batch = store.outbox.after(eventsSent, Math.min(MAX_BATCH, window - (eventsSent - eventsAcked)))
       if (batch.length === 0) return
-      send({ v: 1, type: 'event', events: batch })
+      send({ v: 1, type: 'event', after: eventsSent, events: batch })
       eventsSent = batch.at(-1)?.seq ?? eventsSent
     }
   }
@@ -145,12 +155,18 @@ export function syncClient(options: SyncClientOptions) {
       case 'welcome': {
         heartbeatMs = frame.heartbeatMs
         window = frame.window
-        // a store restored from a backup must not number new events below what the center has
-        store.outbox.numberAfter(frame.lastCommittedEventSeq)
-        store.outbox.ack(frame.lastCommittedEventSeq)
+        // the center has more than this store ever numbered: it was restored from a backup
+        if (frame.lastCommittedEventSeq > store.outbox.lastSeq())
+          store.outbox.renumberAfter(frame.lastCommittedEventSeq)
+        else store.outbox.ack(frame.lastCommittedEventSeq)
         eventsSent = eventsAcked = frame.lastCommittedEventSeq
         open = true
         attempt = 0
+        if (trying) {
+          settlePendingKey(options.dataDir, true)
+          trying = undefined
+          log.info("the key of the interrupted rotation is now this edge's key")
+        }
         lastError = null
         lastConnectedAt = new Date().toISOString()
         connections += 1
@@ -208,7 +224,7 @@ export function syncClient(options: SyncClientOptions) {
 
   function connect() {
     if (stopped) return
-    identity = loadIdentity(options.dataDir)
+    identity = trying ?? loadIdentity(options.dataDir)
     if (!identity) {
       retry = setTimeout(() => {
         retry = undefined
@@ -244,8 +260,14 @@ export function syncClient(options: SyncClientOptions) {
         refused = true
         lastError = `the center refused the connection (${response.statusCode}): ${detail}`
         log.warn('the center refused the connection', { status: response.statusCode, detail })
-        if (response.statusCode === 401 && adoptPendingKey(options.dataDir)) {
-          log.info('switched to the key of an interrupted rotation')
+        if (response.statusCode === 401 && trying) {
+          settlePendingKey(options.dataDir, false)
+          trying = undefined
+          slow = true
+        } else if (response.statusCode === 401 && pendingKey(options.dataDir)) {
+          log.info('the key was refused; trying the key of an interrupted rotation')
+          trying = pendingKey(options.dataDir)
+          attempt = 0
         } else if (response.statusCode === 401) slow = true
         ws.terminate()
       })
@@ -258,6 +280,7 @@ export function syncClient(options: SyncClientOptions) {
         protocolVersions: [...PROTOCOL_VERSIONS],
         storeId: store.storeId,
         lastAppliedCommandSeq: store.commands.lastApplied(),
+        lastEventSeq: store.outbox.lastSeq(),
         vims: options.vims,
       })
       const openedAt = Date.now()

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EDGE_SIGNING_SCHEME, EdgeIdentity, edgeSigningString } from '@mecm/protocol'
@@ -44,15 +44,13 @@ export function loadIdentity(dataDir: string): StoredIdentity | undefined {
   return parsed.data
 }
 
-/** The Authorization header for one request, signed with the edge's key. */
-export function signedHeader(identity: StoredIdentity, method: string, pathWithQuery: string): string {
+/** The Authorization header for one request (and its body), signed with the edge's key. */
+export function signedHeader(identity: StoredIdentity, method: string, pathWithQuery: string, body = ''): string {
   const date = new Date().toISOString()
   const nonce = randomBytes(16).toString('base64url')
-  const signature = sign(
-    null,
-    Buffer.from(edgeSigningString({ method, pathWithQuery, date, nonce })),
-    identity.privateKey,
-  )
+  const bodySha256 = createHash('sha256').update(body).digest('hex')
+  const signed = edgeSigningString({ method, pathWithQuery, date, nonce, bodySha256 })
+  const signature = sign(null, Buffer.from(signed), identity.privateKey)
   return `${EDGE_SIGNING_SCHEME} Host=${identity.hostId}, Date=${date}, Nonce=${nonce}, Signature=${signature.toString('base64')}`
 }
 
@@ -90,8 +88,9 @@ export async function enroll(options: {
 
 /**
  * Replaces the key: the center learns the new public key from a request signed with the old one.
- * The new key is on disk (identity.next.json) before the center hears of it, so a crash between
- * the two leaves a key the center may know: `adoptPendingKey` tries it when the old one is refused.
+ * The new key is on disk (identity.next.json) before the center hears of it, so a crash or a lost
+ * answer leaves a key the center may know: the client tries it when the old one is refused, and
+ * keeps it only if the center takes it.
  */
 export async function rotateKey(dataDir: string): Promise<StoredIdentity> {
   const identity = loadIdentity(dataDir)
@@ -99,23 +98,31 @@ export async function rotateKey(dataDir: string): Promise<StoredIdentity> {
   const rotated = { ...identity, ...newKeyPair() }
   save(dataDir, rotated, 'identity.next.json')
   const path = '/edge/v1/identity/rotate'
+  const body = JSON.stringify({ publicKey: rotated.publicKey })
   const response = await fetch(`${identity.centerUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: signedHeader(identity, 'POST', path) },
-    body: JSON.stringify({ publicKey: rotated.publicKey }),
+    headers: { 'content-type': 'application/json', authorization: signedHeader(identity, 'POST', path, body) },
+    body,
   })
   if (response.status !== 200) {
-    rmSync(join(dataDir, 'identity.next.json'), { force: true })
+    settlePendingKey(dataDir, false)
     throw new Error(`the center refused the key rotation (${response.status}): ${await problemOf(response)}`)
   }
-  renameSync(join(dataDir, 'identity.next.json'), fileOf(dataDir))
+  settlePendingKey(dataDir, true)
   return rotated
 }
 
-/** After the center refused the current key: the key of an interrupted rotation, now current, if there is one. */
-export function adoptPendingKey(dataDir: string): StoredIdentity | undefined {
+/** The key of a rotation whose outcome is unknown (the center may or may not have it), if any. */
+export function pendingKey(dataDir: string): StoredIdentity | undefined {
   const next = join(dataDir, 'identity.next.json')
   if (!existsSync(next)) return undefined
-  renameSync(next, fileOf(dataDir))
-  return loadIdentity(dataDir)
+  const parsed = StoredIdentity.safeParse(JSON.parse(readFileSync(next, 'utf8')))
+  return parsed.success ? parsed.data : undefined
+}
+
+/** The pending key worked (it becomes the key), or it did not (it is dropped). */
+export function settlePendingKey(dataDir: string, worked: boolean): void {
+  const next = join(dataDir, 'identity.next.json')
+  if (worked) renameSync(next, fileOf(dataDir))
+  else rmSync(next, { force: true })
 }

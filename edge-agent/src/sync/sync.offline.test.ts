@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { testAgent } from '../testing/agent'
@@ -130,5 +130,55 @@ describe('sync: autonomy while cut off, and the merge on reconnect', () => {
     await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
     await vi.waitFor(() => expect(again.agent.store.desired.get(x)).toBeUndefined(), WAIT)
     await again.close()
+  })
+
+  it('keeps every event of an agent store restored from a backup, each once', async () => {
+    const edge = await fleet.edge()
+    const probe = (id: string) => ({
+      kind: 'mep.services' as const,
+      services: [{ serInstanceId: id, serName: 'probe', version: '1', state: 'ACTIVE' as const, appInstanceId: null }],
+    })
+    const drained = () => vi.waitFor(() => expect(edge.agent.store.outbox.count()).toBe(0), WAIT)
+    edge.agent.store.outbox.append(probe('before-backup'))
+    await drained()
+    await edge.stop()
+    copyFileSync(join(edge.dataDir, 'agent.db'), join(edge.dataDir, 'backup.db'))
+    let agent = await testAgent({}, edge.dataDir)
+    for (const id of ['lost-1', 'lost-2', 'lost-3']) agent.agent.store.outbox.append(probe(id))
+    await vi.waitFor(() => expect(agent.agent.store.outbox.count()).toBe(0), WAIT)
+    await agent.stop()
+    // the host is restored from last night's backup; the agent numbers new events as it did then
+    copyFileSync(join(edge.dataDir, 'backup.db'), join(edge.dataDir, 'agent.db'))
+    agent = await testAgent({}, edge.dataDir)
+    for (const id of ['after-restore-1', 'after-restore-2']) agent.agent.store.outbox.append(probe(id))
+    await vi.waitFor(() => expect(agent.agent.store.outbox.count()).toBe(0), WAIT)
+    const log = await fleet.t.store.edgeEvents.log(edge.hostId, 1000)
+    const ids = log.flatMap((e) => (e.body.kind === 'mep.services' ? e.body.services.map((x) => x.serInstanceId) : []))
+    expect(ids.sort()).toEqual(['after-restore-1', 'after-restore-2', 'before-backup', 'lost-1', 'lost-2', 'lost-3'])
+    await agent.close()
+  })
+
+  it('gives concurrent changes of one instance distinct generations, and the edge ends at the last', async () => {
+    const edge = await fleet.edge()
+    const appPkgId = await fleet.onboardHello()
+    const x = randomUUID()
+    const replies = await Promise.all(
+      ['STOPPED', 'STARTED', 'STOPPED', 'STARTED', 'STOPPED'].map((targetState) =>
+        fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, {
+          appPkgId,
+          targetState,
+          parameters: { PORT: '1' },
+        }),
+      ),
+    )
+    const generations = replies.map((reply) => reply.body.generation as number).sort()
+    expect(generations).toEqual([1, 2, 3, 4, 5])
+    const last = replies.find((reply) => reply.body.generation === 5)?.body.targetState
+    await vi.waitFor(
+      () => expect(edge.agent.store.desired.get(x)).toMatchObject({ generation: 5, targetState: last }),
+      WAIT,
+    )
+    await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
+    await vi.waitFor(() => expect(edge.agent.store.desired.get(x)).toBeUndefined(), WAIT)
   })
 })

@@ -1,5 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
@@ -66,7 +68,7 @@ describe('sync: trust', () => {
     const refused = await fetch(`${fleet.t.center.url}/edge/v1/identity/rotate`, {
       method: 'POST',
       headers: {
-        authorization: signedHeader(identity, 'POST', '/edge/v1/identity/rotate'),
+        authorization: signedHeader(identity, 'POST', '/edge/v1/identity/rotate', JSON.stringify({ publicKey })),
         'content-type': 'application/json',
       },
       body: JSON.stringify({ publicKey }),
@@ -180,6 +182,7 @@ describe('sync: trust', () => {
       agentVersion: 'future',
       storeId: randomUUID(),
       lastAppliedCommandSeq: 0,
+      lastEventSeq: 0,
       vims: ['exec'],
     }
     bad.ws.send(JSON.stringify({ ...hello, protocolVersions: [99] }))
@@ -198,5 +201,64 @@ describe('sync: trust', () => {
     expect(early.frames).toEqual([
       expect.objectContaining({ code: 'BAD_FRAME', message: 'the first frame must be hello' }),
     ])
+  })
+
+  it('refuses a batch of events that follows a gap, and the agent resumes from what is committed', async () => {
+    const edge = await fleet.edge()
+    const identity = loadIdentity(edge.dataDir) as StoredIdentity
+    const raw = await rawSocket(fleet.t.center.url, identity)
+    const hello = { v: 1, type: 'hello', agentVersion: 'test', protocolVersions: [1], storeId: randomUUID() }
+    raw.ws.send(JSON.stringify({ ...hello, lastAppliedCommandSeq: 0, lastEventSeq: 0, vims: ['exec'] }))
+    const event = {
+      seq: 6,
+      eventId: randomUUID(),
+      at: new Date().toISOString(),
+      body: { kind: 'mep.services', services: [] },
+    }
+    raw.ws.send(JSON.stringify({ v: 1, type: 'event', after: 5, events: [event] }))
+    const [code] = (await once(raw.ws, 'close')) as [number]
+    expect(code).toBe(4006)
+    expect(raw.frames.at(-1)).toMatchObject({ type: 'error', code: 'OUT_OF_ORDER', fatal: true })
+    expect((await fleet.t.store.edgeEvents.eventIds(edge.hostId)).includes(event.eventId)).toBe(false)
+    await vi.waitFor(() => expect(edge.agent.sync.status().connected).toBe(true), WAIT)
+  })
+
+  it('takes up the key of an interrupted rotation once the center refuses the old one', async () => {
+    const edge = await fleet.edge()
+    const old = loadIdentity(edge.dataDir) as StoredIdentity
+    // the rotation reached the center, but the agent died before it moved the new key in place
+    const pair = generateKeyPairSync('ed25519')
+    const next = {
+      ...old,
+      privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    }
+    writeFileSync(join(edge.dataDir, 'identity.next.json'), JSON.stringify(next), { mode: 0o600 })
+    const body = JSON.stringify({ publicKey: next.publicKey })
+    const rotated = await fetch(`${fleet.t.center.url}/edge/v1/identity/rotate`, {
+      method: 'POST',
+      headers: {
+        authorization: signedHeader(old, 'POST', '/edge/v1/identity/rotate', body),
+        'content-type': 'application/json',
+      },
+      body,
+    })
+    expect(rotated.status).toBe(200)
+    // a body that is not the one signed is refused
+    const forged = await fetch(`${fleet.t.center.url}/edge/v1/identity/rotate`, {
+      method: 'POST',
+      headers: {
+        authorization: signedHeader(next, 'POST', '/edge/v1/identity/rotate', body),
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ publicKey }),
+    })
+    expect(forged.status).toBe(401)
+    edge.agent.sync.drop()
+    await vi.waitFor(() => {
+      expect(edge.agent.sync.status().connected).toBe(true)
+      expect(loadIdentity(edge.dataDir)?.publicKey).toBe(next.publicKey)
+    }, WAIT)
+    expect(existsSync(join(edge.dataDir, 'identity.next.json'))).toBe(false)
   })
 })

@@ -84,6 +84,20 @@ describe.each(dialects)('sync on %s: enrollment, connection and commands', (dial
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
   })
 
+  it('sends a package uploaded for a host to its edge, and takes it back when it is undistributed', async () => {
+    const edge = await fleet.edge()
+    const appPkgId = await fleet.onboardHello(edge.ip)
+    const packagePath = `/apm/v1/tenants/${fleet.operator.tenantId}/packages/${appPkgId}`
+    await vi.waitFor(async () => {
+      expect(edge.agent.store.wanted.list()).toEqual([expect.objectContaining({ appPkgId, state: 'DISTRIBUTED' })])
+      const shown = await fleet.call('GET', packagePath)
+      expect(shown.body.distributions).toEqual([expect.objectContaining({ hostIp: edge.ip, state: 'DISTRIBUTED' })])
+    }, WAIT)
+    expect(edge.agent.store.packages.byAppPkgId(appPkgId)).toBeDefined()
+    expect((await fleet.call('DELETE', `${packagePath}/hosts/${edge.ip}`)).status).toBe(204)
+    await vi.waitFor(() => expect(edge.agent.store.wanted.list()).toEqual([]), WAIT)
+  })
+
   it('streams a followed log until the caller stops reading', async () => {
     const edge = await fleet.edge()
     const appPkgId = await fleet.onboardHello()

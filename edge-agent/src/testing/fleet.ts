@@ -46,13 +46,17 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
     return { ...agent, ip: host.ip, hostId: agent.agent.sync.status().hostId as string }
   }
 
-  /** Uploads the hello exec package; resolves when it is onboarded. */
-  async function onboardHello(): Promise<string> {
+  /** Uploads the hello exec package (to be distributed to `hostList`); resolves when it is onboarded. */
+  async function onboardHello(hostList?: string): Promise<string> {
     const file = await helloPackage(join(mkdtempSync(join(tmpdir(), 'mecm-pkg-')), 'hello.csar'))
     const response = await fetch(`${t.center.url}/apm/v1/tenants/${operator.tenantId}/packages/upload`, {
       method: 'POST',
       headers: { authorization: `Bearer ${operator.token}` },
-      body: uploadForm(file, { appPackageName: 'hello', appPackageVersion: '1.0.0' }),
+      body: uploadForm(file, {
+        appPackageName: 'hello',
+        appPackageVersion: '1.0.0',
+        ...(hostList ? { hostList } : {}),
+      }),
     })
     const body = (await response.json()) as { appPkgId: string }
     await vi.waitFor(async () => {

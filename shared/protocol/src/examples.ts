@@ -197,6 +197,7 @@ export const examples = {
       protocolVersions: [1],
       storeId: operationId,
       lastAppliedCommandSeq: 0,
+      lastEventSeq: 0,
       vims: ['exec'],
     },
     welcome: {
@@ -216,7 +217,12 @@ export const examples = {
       state: { instances: [desiredInstance], packages: [packageRef], rules: [instanceRules] },
     },
     ack: { v: 1, type: 'ack', stream: 'commands', seq: 1 },
-    event: { v: 1, type: 'event', events: [event, { ...event, seq: 2, body: { kind: 'host.metrics', metrics } }] },
+    event: {
+      v: 1,
+      type: 'event',
+      after: 0,
+      events: [event, { ...event, seq: 2, body: { kind: 'host.metrics', metrics } }],
+    },
     rpcRequest: {
       v: 1,
       type: 'rpc_request',

@@ -245,7 +245,11 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
   EdgeEvent: { valid: [ex.event], invalid: [breaking(ex.event, { eventId: 'e1' })] },
   Hello: {
     valid: [frames.hello],
-    invalid: [breaking(frames.hello, { protocolVersions: [] }), breaking(frames.hello, { lastAppliedCommandSeq: -1 })],
+    invalid: [
+      breaking(frames.hello, { protocolVersions: [] }),
+      breaking(frames.hello, { lastAppliedCommandSeq: -1 }),
+      breaking(frames.hello, { lastEventSeq: undefined }),
+    ],
   },
   Welcome: { valid: [frames.welcome], invalid: [breaking(frames.welcome, { window: 0 })] },
   CommandFrame: { valid: [frames.command], invalid: [breaking(frames.command, { command: {} })] },
@@ -260,6 +264,7 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
       breaking(frames.event, { events: [] }),
       breaking(frames.event, { events: [ex.event, ex.event] }),
       breaking(frames.event, { events: Array.from({ length: 501 }, (_, i) => ({ ...ex.event, seq: i + 1 })) }),
+      breaking(frames.event, { after: 1 }),
     ],
   },
   RpcMethod: { valid: ['instance.logs', 'host.kpi'], invalid: ['shell.exec'] },

@@ -30,9 +30,16 @@ export const RotateKeyRequest = z.object({ publicKey: EdgePublicKey })
 export const EDGE_SIGNING_SCHEME = 'MECM-EDGE-ED25519'
 
 /**
- * What an edge signs for a request: method, path with query, time and a single-use nonce, one
- * per line. The header reads `MECM-EDGE-ED25519 Host=<hostId>, Date=<ISO>, Nonce=<n>, Signature=<base64>`.
+ * What an edge signs for a request: method, path with query, time, a single-use nonce and the
+ * body's SHA-256 (hex; of nothing for a request without a body), one per line. The header reads
+ * `MECM-EDGE-ED25519 Host=<hostId>, Date=<ISO>, Nonce=<n>, Signature=<base64>`.
  */
-export function edgeSigningString(parts: { method: string; pathWithQuery: string; date: string; nonce: string }) {
-  return [parts.method.toUpperCase(), parts.pathWithQuery, parts.date, parts.nonce].join('\n')
+export function edgeSigningString(parts: {
+  method: string
+  pathWithQuery: string
+  date: string
+  nonce: string
+  bodySha256: string
+}) {
+  return [parts.method.toUpperCase(), parts.pathWithQuery, parts.date, parts.nonce, parts.bodySha256].join('\n')
 }

@@ -21,6 +21,8 @@ export const Hello = z.object({
   /** Identifies the agent's store: a new id means the store was reset and needs a snapshot. */
   storeId: Uuid,
   lastAppliedCommandSeq: z.number().int().min(0),
+  /** The highest event sequence this store has numbered: below the center's, the store was restored from a backup. */
+  lastEventSeq: z.number().int().min(0),
   vims: z.array(VimKind).min(1),
 })
 
@@ -54,18 +56,22 @@ export const Ack = z.object({
   seq: z.number().int().min(0),
 })
 
-export const EventFrame = z.object({
-  ...base,
-  type: z.literal('event'),
-  events: z
-    .array(EdgeEvent)
-    .min(1)
-    .max(MAX_BATCH)
-    .refine(
-      (events) => events.every((event, i) => i === 0 || event.seq > (events[i - 1]?.seq ?? 0)),
-      'event sequence numbers must increase within a batch',
-    ),
-})
+export const EventFrame = z
+  .object({
+    ...base,
+    type: z.literal('event'),
+    /** The last sequence of the batch sent before this one: the center refuses a batch after a gap. */
+    after: z.number().int().min(0),
+    events: z
+      .array(EdgeEvent)
+      .min(1)
+      .max(MAX_BATCH)
+      .refine(
+        (events) => events.every((event, i) => i === 0 || event.seq > (events[i - 1]?.seq ?? 0)),
+        'event sequence numbers must increase within a batch',
+      ),
+  })
+  .refine((frame) => (frame.events[0]?.seq ?? 0) > frame.after, 'the events must come after `after`')
 
 /** Calls the center makes on an edge; `rpc.cancel` (params.id) stops a streaming one. */
 export const RpcMethod = z.enum(['instance.logs', 'instance.status', 'host.kpi', 'mep.capabilities', 'rpc.cancel'])
