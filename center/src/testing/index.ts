@@ -3,5 +3,5 @@
 export type { Dialect } from '../db/driver'
 export * from './center'
 export { centerProcess } from './center-process'
-export { uploadForm } from './packages'
+export { localServer, uploadForm } from './packages'
 export { dialects } from './stores'

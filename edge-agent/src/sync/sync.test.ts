@@ -129,6 +129,17 @@ describe.each(dialects)('sync on %s: enrollment, connection and commands', (dial
     await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${id}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
   })
 
+  it("shows the edge's latest host metrics at the center", async () => {
+    const edge = await fleet.edge({ env: { MEPM_METRICS_MS: '1000' } })
+    await vi.waitFor(async () => {
+      const sync = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/sync`)
+      expect(sync.body.metrics).toMatchObject({
+        cpu: { cores: expect.any(Number) },
+        memory: { totalBytes: expect.any(Number) },
+      })
+    }, WAIT)
+  })
+
   it('gives 503 at once for live calls to an edge that is not connected', async () => {
     const host = await fleet.register()
     const started = performance.now()
