@@ -5,6 +5,7 @@ import {
   type EventBody,
   IllegalTransition,
   type InstanceStatus,
+  SECRET_PARAMETERS,
 } from '@mecm/protocol'
 import { packageStore } from '../apm/package-store'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
@@ -42,9 +43,6 @@ export interface Ingested {
 
 /** A batch that does not follow what is committed: the session resumes from the committed sequence. */
 export class OutOfOrder extends Error {}
-
-/** The parameters an edge never reports (they reach it, they do not come back). */
-const SECRET_PARAMETERS = ['ak', 'sk']
 
 const sameIntent = (a: DesiredInstance, b: DesiredInstance) =>
   a.targetState === b.targetState &&

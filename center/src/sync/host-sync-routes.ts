@@ -1,4 +1,4 @@
-import { DesiredInstance, InstanceStatus, InstantiationParameters, PluginConfig, Uuid } from '@mecm/protocol'
+import { DesiredInstance, InstanceStatus, InstantiationParameters, PluginConfig, redacted, Uuid } from '@mecm/protocol'
 import { conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
@@ -9,14 +9,6 @@ import type { SyncHub } from './hub'
 const tag = 'edges: sync and live state'
 const base = '/inventory/v1/tenants/:tenantId/mechosts/:mechostIp'
 const InstancePath = HostPath.extend({ appInstanceId: Uuid })
-
-const SECRET_PARAMETERS = ['ak', 'sk']
-const redacted = (instance: DesiredInstance): DesiredInstance => ({
-  ...instance,
-  parameters: Object.fromEntries(
-    Object.entries(instance.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.includes(key) ? '***' : value]),
-  ),
-})
 
 const InstanceView = z.object({
   appInstanceId: Uuid,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import { DesiredInstance, InstantiationParameters, Uuid } from '@mecm/protocol'
+import { DesiredInstance, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
 import type { Logger } from '@mecm/runtime'
 import {
   ApiError,
@@ -19,7 +19,7 @@ import { z } from 'zod'
 import { hostKpi } from '../host/kpi'
 import type { Plugin } from '../lcm/plugin'
 import type { PackageManager } from '../packages/package-manager'
-import { type AgentStore, redacted } from '../store/store'
+import type { AgentStore } from '../store/store'
 import type { SyncClient } from '../sync/client'
 
 export interface LocalApiDeps {

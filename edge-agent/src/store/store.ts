@@ -14,6 +14,7 @@ import {
   type Origin,
   type PackageArtifact,
   type PackageRef,
+  redacted,
   transition,
 } from '@mecm/protocol'
 import BetterSqlite3 from 'better-sqlite3'
@@ -48,15 +49,6 @@ export interface StoredPackage {
 
 type Db = BetterSQLite3Database<typeof schema>
 
-/** Parameters that carry secrets: never shown, never sent to the center. */
-const SECRET_PARAMETERS = new Set(['ak', 'sk'])
-
-export function redacted<T extends { parameters: Record<string, string> }>(instance: T): T {
-  const parameters = Object.fromEntries(
-    Object.entries(instance.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.has(key) ? '***' : value]),
-  )
-  return { ...instance, parameters }
-}
 const now = () => new Date().toISOString()
 
 /** Applied command ids kept (the log shows what was applied, by id; the sequence alone guards replays). */

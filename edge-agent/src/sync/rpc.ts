@@ -1,7 +1,7 @@
+import { redacted } from '@mecm/protocol'
 import { hostKpi } from '../host/kpi'
 import type { Plugin } from '../lcm/plugin'
 import type { AgentStore } from '../store/store'
-import { redacted } from '../store/store'
 import type { RpcHandler } from './client'
 
 /** Lines of a log go up in pieces: at most this many, or what came in this long. */

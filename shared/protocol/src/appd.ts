@@ -75,6 +75,17 @@ export const InstantiationParameters = z
   .refine((parameters) => Object.keys(parameters).length <= 256, 'at most 256 parameters')
 export type InstantiationParameters = z.infer<typeof InstantiationParameters>
 
+/** Parameters that carry an instance's secrets (its AK/SK): never shown, never sent back by an edge. */
+export const SECRET_PARAMETERS: readonly string[] = ['ak', 'sk']
+
+/** The record with its secret parameters masked, for showing or reporting. */
+export function redacted<T extends { parameters: Record<string, string> }>(record: T): T {
+  const parameters = Object.fromEntries(
+    Object.entries(record.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.includes(key) ? '***' : value]),
+  )
+  return { ...record, parameters }
+}
+
 export const AppD = z.object({
   appDId: z.string().min(1).max(128),
   appName: z.string().min(1).max(128),

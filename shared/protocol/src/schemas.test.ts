@@ -351,3 +351,11 @@ describe('error messages', () => {
     expect(z.prettifyError(result.error as z.ZodError)).toContain('letters, digits')
   })
 })
+
+describe('redacted', () => {
+  it('masks the AK/SK parameters and leaves the others and the input alone', () => {
+    const record = { appName: 'x', parameters: { ak: 'AK1', sk: 'SK1', PORT: '80' } }
+    expect(protocol.redacted(record)).toEqual({ appName: 'x', parameters: { ak: '***', sk: '***', PORT: '80' } })
+    expect(record.parameters.sk).toBe('SK1')
+  })
+})
