@@ -6,19 +6,18 @@
  *   npm run bench                      SQLite, and PostgreSQL from MECM_BENCH_DATABASE_URL or a throwaway server
  *   MECM_BENCH_REQUESTS=2000 npm run bench
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger, loadConfig, startCenter } from '@mecm/center'
 import { MecHostInput } from '@mecm/protocol'
 import pg from 'pg'
+import { withPostgres } from './postgres'
 import { percentile } from './stats'
 
 const HOSTS = 10_000
 const REQUESTS = Number(process.env.MECM_BENCH_REQUESTS ?? 1000)
 const WARMUP = 100
-const root = join(import.meta.dirname, '..')
 
 async function measure(name: string, url: () => string, token: string) {
   const times: number[] = []
@@ -120,16 +119,4 @@ async function run(dialect: string, databaseUrl?: string) {
 }
 
 await run('SQLite')
-let url = process.env.MECM_BENCH_DATABASE_URL
-let stopPg: (() => void) | undefined
-if (!url) {
-  const exports = execFileSync('bash', [join(root, '.ci/postgres.sh'), 'start'], { encoding: 'utf8' })
-  url = exports.match(/MECM_TEST_DATABASE_URL=(\S+?);/)?.[1]
-  const dir = exports.match(/MECM_TEST_PG_DIR=(\S+)/)?.[1] ?? ''
-  stopPg = () => execFileSync('bash', [join(root, '.ci/postgres.sh'), 'stop', dir], { stdio: 'ignore' })
-}
-try {
-  await run('PostgreSQL 15', url)
-} finally {
-  stopPg?.()
-}
+await withPostgres((url) => run('PostgreSQL 15', url))
