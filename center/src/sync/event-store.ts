@@ -9,7 +9,7 @@ import {
 } from '@mecm/protocol'
 import { packageStore } from '../apm/package-store'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
-import type { Sql } from '../db/driver'
+import type { Sql, SqlValue } from '../db/driver'
 import { json, newId, now, parsed } from '../db/rows'
 import { outboxStore } from './outbox-store'
 
@@ -75,28 +75,44 @@ export function eventStore(sql: Sql) {
         if (after > result.eventSeq) {
           throw new OutOfOrder(`events after ${after} arrived, but only ${result.eventSeq} are committed`)
         }
+        const fresh = events.filter((event) => event.seq > result.eventSeq)
+        if (fresh.length === 0) return result
+        const known = new Set(
+          (
+            await tx.all<{ event_id: string }>(
+              `SELECT event_id FROM edge_events WHERE event_id IN (${fresh.map(() => '?').join(', ')})`,
+              fresh.map((event) => event.eventId),
+            )
+          ).map((row) => row.event_id),
+        )
+        const batch: Batch = { tx, edge, owners: new Map() }
         const receivedAt = now()
-        for (const event of events) {
-          if (event.seq <= result.eventSeq) continue
+        const rows: SqlValue[][] = []
+        for (const event of fresh) {
           result.eventSeq = event.seq
-          if (await tx.get('SELECT 1 AS x FROM edge_events WHERE event_id = ?', [event.eventId])) continue
-          const outcome = await apply(tx, edge, event.body)
+          if (known.has(event.eventId)) continue
+          known.add(event.eventId)
+          const outcome = await apply(batch, event.body)
           if (outcome.rejected) result.rejected.push({ eventId: event.eventId, reason: outcome.rejected })
           result.commands.push(...(outcome.commands ?? []))
+          rows.push([
+            edge.hostId,
+            storeId,
+            event.seq,
+            event.eventId,
+            event.body.kind,
+            json(event.body),
+            event.at,
+            receivedAt,
+            outcome.rejected ?? null,
+          ])
+        }
+        for (let i = 0; i < rows.length; i += 100) {
+          const chunk = rows.slice(i, i + 100)
           await tx.run(
             `INSERT INTO edge_events (host_id, store_id, seq, event_id, kind, body, at, received_at, rejected)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            [
-              edge.hostId,
-              storeId,
-              event.seq,
-              event.eventId,
-              event.body.kind,
-              json(event.body),
-              event.at,
-              receivedAt,
-              outcome.rejected ?? null,
-            ],
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            chunk.flat(),
           )
         }
         await tx.run('UPDATE edge_sync SET event_seq = ? WHERE host_id = ?', [result.eventSeq, edge.hostId])
@@ -186,18 +202,27 @@ export function eventStore(sql: Sql) {
 export type EventStore = ReturnType<typeof eventStore>
 
 /** The reason an edge may not report on this instance, if it may not. */
-async function notOwn(tx: Sql, edge: EdgePrincipal, appInstanceId: string): Promise<string | undefined> {
-  const host = await outboxStore(tx).hostOfInstance(appInstanceId)
+/** One batch being committed: its transaction, its edge, and the hosts of the instances it named. */
+interface Batch {
+  tx: Sql
+  edge: EdgePrincipal
+  owners: Map<string, string | undefined>
+}
+
+async function notOwn({ tx, edge, owners }: Batch, appInstanceId: string): Promise<string | undefined> {
+  if (!owners.has(appInstanceId)) owners.set(appInstanceId, await outboxStore(tx).hostOfInstance(appInstanceId))
+  const host = owners.get(appInstanceId)
   return host !== undefined && host !== edge.hostId
     ? `app instance ${appInstanceId} is not on this edge: an edge reports only on its own instances`
     : undefined
 }
 
-async function apply(tx: Sql, edge: EdgePrincipal, body: EventBody): Promise<Outcome> {
+async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
+  const { tx, edge } = batch
   const outbox = outboxStore(tx)
   switch (body.kind) {
     case 'instance.status': {
-      const refused = await notOwn(tx, edge, body.appInstanceId)
+      const refused = await notOwn(batch, body.appInstanceId)
       if (refused) return { rejected: refused }
       const desired = await outbox.desired<DesiredInstance>(edge.hostId, 'instance', body.appInstanceId)
       const gone = body.status === 'NOT_INSTANTIATED' && (!desired || desired.record.targetState === 'NOT_INSTANTIATED')
@@ -218,7 +243,7 @@ async function apply(tx: Sql, edge: EdgePrincipal, body: EventBody): Promise<Out
     }
     case 'operation.result':
     case 'rules.status': {
-      const refused = await notOwn(tx, edge, body.appInstanceId)
+      const refused = await notOwn(batch, body.appInstanceId)
       if (refused) return { rejected: refused }
       if (body.kind === 'rules.status') {
         const { kind: _, ...reported } = body
@@ -227,7 +252,7 @@ async function apply(tx: Sql, edge: EdgePrincipal, body: EventBody): Promise<Out
       return {}
     }
     case 'instance.local_change':
-      return merge(tx, edge, body.instance)
+      return merge(batch, body.instance)
     case 'package.status': {
       const owned = await tx.get('SELECT 1 AS x FROM app_packages WHERE app_pkg_id = ? AND tenant_id = ?', [
         body.appPkgId,
@@ -260,9 +285,10 @@ async function apply(tx: Sql, edge: EdgePrincipal, body: EventBody): Promise<Out
  * different intent, the conflict is recorded and the center's record goes out again with a
  * generation above both, so the edge converges to it.
  */
-async function merge(tx: Sql, edge: EdgePrincipal, incoming: DesiredInstance): Promise<Outcome> {
+async function merge(batch: Batch, incoming: DesiredInstance): Promise<Outcome> {
+  const { tx, edge } = batch
   const id = incoming.appInstanceId
-  const refused = await notOwn(tx, edge, id)
+  const refused = await notOwn(batch, id)
   if (refused) return { rejected: refused }
   // what people deploy at an edge belongs to the edge's tenant, whatever the edge called it
   incoming = { ...incoming, tenantId: edge.tenantId }
