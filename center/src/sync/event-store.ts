@@ -85,7 +85,7 @@ export function eventStore(sql: Sql) {
             )
           ).map((row) => row.event_id),
         )
-        const batch: Batch = { tx, edge, owners: new Map() }
+        const batch: Batch = { tx, edge, owners: new Map(), reports: new Map() }
         const receivedAt = now()
         const rows: SqlValue[][] = []
         for (const event of fresh) {
@@ -107,6 +107,9 @@ export function eventStore(sql: Sql) {
             outcome.rejected ?? null,
           ])
         }
+        const outbox = outboxStore(tx)
+        for (const [kind, key, reported] of batch.reports.values())
+          await outbox.report(edge.hostId, kind, key, reported)
         for (let i = 0; i < rows.length; i += 100) {
           const chunk = rows.slice(i, i + 100)
           await tx.run(
@@ -207,6 +210,8 @@ interface Batch {
   tx: Sql
   edge: EdgePrincipal
   owners: Map<string, string | undefined>
+  /** What the edge reported about desired items: only the last report of each is written. */
+  reports: Map<string, ['rules' | 'package', string, unknown]>
 }
 
 async function notOwn({ tx, edge, owners }: Batch, appInstanceId: string): Promise<string | undefined> {
@@ -247,7 +252,7 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
       if (refused) return { rejected: refused }
       if (body.kind === 'rules.status') {
         const { kind: _, ...reported } = body
-        await outbox.report(edge.hostId, 'rules', body.appInstanceId, reported)
+        batch.reports.set(`rules ${body.appInstanceId}`, ['rules', body.appInstanceId, reported])
       }
       return {}
     }
@@ -259,7 +264,11 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
         edge.tenantId,
       ])
       if (!owned) return { rejected: `package ${body.appPkgId} is not a package of this edge's tenant` }
-      await outbox.report(edge.hostId, 'package', body.appPkgId, { state: body.state, error: body.error })
+      batch.reports.set(`package ${body.appPkgId}`, [
+        'package',
+        body.appPkgId,
+        { state: body.state, error: body.error },
+      ])
       try {
         await packageStore(tx).distribute(body.appPkgId, edge.mechostIp, body.state, body.error)
       } catch (error) {

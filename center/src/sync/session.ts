@@ -153,7 +153,11 @@ export function edgeSession(
       window: settings.window,
     })
     if (resume.mode === 'snapshot') await sendSnapshot(resume.reason)
-    else sentSeq = ackedSeq = frame.lastAppliedCommandSeq
+    else {
+      sentSeq = ackedSeq = frame.lastAppliedCommandSeq
+      // the agent holds all it applied, whether or not its last ack arrived
+      await store.edgeOutbox.ack(edge.hostId, frame.lastAppliedCommandSeq)
+    }
     ready = true
     await pump()
   }
