@@ -77,6 +77,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
       eventRetentionDays: config.edgeEventRetentionDays,
     },
   })
+  await hub.start()
   const { app, routes } = createApp({
     store,
     log,

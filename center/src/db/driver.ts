@@ -25,6 +25,11 @@ export interface Sql {
 export interface Database extends Sql {
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>
+  /**
+   * PostgreSQL only: calls `handle` with the payload of every NOTIFY on `channel` (from any
+   * replica, sent with pg_notify in a committed transaction) until the returned stop is called.
+   */
+  listen?(channel: string, handle: (payload: string) => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 

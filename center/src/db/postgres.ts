@@ -56,6 +56,19 @@ export function openPostgres(url: string, poolSize = 10): Database {
   return {
     ...over(pool, transaction),
     exec: async (script) => void (await pool.query(script)),
+    async listen(channel, handle) {
+      // a client of its own, outside the pool, for as long as the listener lives
+      const client = new pg.Client({ connectionString: url })
+      client.on('error', () => undefined)
+      client.on('notification', (message) => {
+        if (message.channel === channel) handle(message.payload ?? '')
+      })
+      await client.connect()
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      return async () => {
+        await client.end().catch(() => undefined)
+      }
+    },
     close: () => pool.end(),
   }
 }

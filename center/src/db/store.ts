@@ -37,6 +37,8 @@ export interface Store {
   readonly edgeOutbox: ReturnType<typeof outboxStore>
   readonly edgeSessions: ReturnType<typeof sessionStore>
   readonly edgeEvents: ReturnType<typeof eventStore>
+  /** PostgreSQL: hears NOTIFYs of other replicas (see Database.listen); absent on SQLite. */
+  readonly listen?: Database['listen']
   /** Reachable and fully migrated: what /readyz reports. */
   ready(): Promise<boolean>
   close(): Promise<void>
@@ -58,6 +60,7 @@ export function storeOver(db: Database): Store {
     edgeOutbox: outboxStore(db),
     edgeSessions: sessionStore(db),
     edgeEvents: eventStore(db),
+    ...(db.listen ? { listen: db.listen.bind(db) } : {}),
     ready: () => isMigrated(db),
     close: () => db.close(),
   }

@@ -6,6 +6,7 @@ import { ApiError, type Logger } from '@mecm/runtime'
 import { WebSocketServer } from 'ws'
 import { verifyEdgeRequest } from '../auth/edge-signature'
 import type { Store } from '../db/store'
+import { EDGE_CHANNEL } from './outbox-store'
 import { CLOSE, type EdgeSession, edgeSession, type SessionSettings } from './session'
 
 export const CONNECT_PATH = '/edge/v1/connect'
@@ -28,7 +29,9 @@ function refuse(socket: Duplex, status: number, title: string, detail: string) {
  * The center's end of every edge socket (DESIGN.md "The sync protocol"): it authenticates the
  * upgrade, keeps one session per edge, pings them, and is how the rest of the center reaches an
  * edge: `issue` appends a command to its outbox and wakes its session; `call` asks it something.
- * Hosts whose session died with another replica (or a killed center) are swept OFFLINE.
+ * Hosts whose session died with another replica (or a killed center) are swept OFFLINE. On
+ * PostgreSQL, replicas tell each other through NOTIFY about new commands and revoked edges, so
+ * the replica holding an edge's socket acts at once.
  */
 export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; settings: HubSettings }) {
   const { store, log, settings } = deps
@@ -124,7 +127,18 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
   )
   pruner.unref()
 
+  let stopListening: (() => Promise<void>) | undefined
+
   return {
+    /** Hears the other replicas (PostgreSQL): commands they appended, edges they revoked. */
+    async start(): Promise<void> {
+      stopListening = await store.listen?.(EDGE_CHANNEL, (payload) => {
+        const [what, hostId = ''] = payload.split(' ')
+        if (what === 'command') sessions.get(hostId)?.wake()
+        if (what === 'disconnect') sessions.get(hostId)?.close(CLOSE.REVOKED, 'this edge was revoked or removed')
+      })
+    },
+
     attach(server: Server) {
       server.on(
         'upgrade',
@@ -147,6 +161,9 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
     /** Closes the edge's socket now (revoked or removed); it is refused from then on. */
     disconnect(hostId: string, reason: string): void {
       sessions.get(hostId)?.close(CLOSE.REVOKED, reason)
+      void store.edgeSessions
+        .announceDisconnect(hostId)
+        .catch((error: Error) => log.warn('could not tell the other replicas', { error: error.message }))
     },
 
     /** Asks a connected edge; an edge that is not connected gives 503 at once. */
@@ -164,6 +181,7 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
     },
 
     async close(): Promise<void> {
+      await stopListening?.()
       clearInterval(ticker)
       clearInterval(pruner)
       await Promise.all([...sessions.values()].map((session) => session.terminate()))

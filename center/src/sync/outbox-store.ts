@@ -127,6 +127,8 @@ export function outboxStore(sql: Sql) {
           json(body),
           command.issuedAt,
         ])
+        // other replicas hear of it when this commits (PostgreSQL); the session holding the edge sends it
+        await announce(tx, `command ${hostId}`)
         const item = desiredItem(body)
         if ('remove' in item) {
           await tx.run('DELETE FROM edge_desired WHERE host_id = ? AND kind = ? AND item_key = ?', [
@@ -306,4 +308,12 @@ async function putDesired(sql: Sql, hostId: string, kind: DesiredKind, key: stri
        reported = NULL, updated_at = excluded.updated_at`,
     [hostId, kind, key, json(record), origin, now()],
   )
+}
+
+/** The channel center replicas tell each other about edges on (PostgreSQL NOTIFY). */
+export const EDGE_CHANNEL = 'mecm_edges'
+
+/** Tells every replica, once the transaction commits: `command <hostId>` or `disconnect <hostId>`. */
+export async function announce(sql: Sql, message: string): Promise<void> {
+  if (sql.dialect === 'postgres') await sql.get('SELECT pg_notify(?, ?)', [EDGE_CHANNEL, message])
 }

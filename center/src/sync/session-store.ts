@@ -1,6 +1,6 @@
 import type { Sql } from '../db/driver'
 import { now } from '../db/rows'
-import { outboxStore, RETAINED_COMMANDS } from './outbox-store'
+import { announce, outboxStore, RETAINED_COMMANDS } from './outbox-store'
 
 export interface Resume {
   /** The last event sequence committed from this agent's store: it resends what follows. */
@@ -77,6 +77,9 @@ export function sessionStore(sql: Sql) {
       await sql.run("UPDATE mec_hosts SET last_seen_at = ? WHERE host_id = ? AND status = 'ONLINE'", [at, hostId])
       return true
     },
+
+    /** Tells every replica to close the edge's socket (it was revoked or removed). */
+    announceDisconnect: (hostId: string): Promise<void> => announce(sql, `disconnect ${hostId}`),
 
     /** The session ended; the host goes OFFLINE unless a newer session holds it. */
     async close(hostId: string, sessionId: string): Promise<boolean> {

@@ -82,6 +82,9 @@ export async function testCenter(dialect: Dialect, env: Record<string, string> =
 
   return {
     center,
+    /** Another center on the same database and data dir, as a second replica (with its own settings). */
+    replica: (overrides: Partial<typeof config> = {}) =>
+      startCenter({ ...config, port: 0, ...overrides }, createLogger('silent')),
     store: center.store,
     dataDir: db.dataDir,
     call,
