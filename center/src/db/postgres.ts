@@ -57,16 +57,35 @@ export function openPostgres(url: string, poolSize = 10): Database {
     ...over(pool, transaction),
     exec: async (script) => void (await pool.query(script)),
     async listen(channel, handle) {
-      // a client of its own, outside the pool, for as long as the listener lives
-      const client = new pg.Client({ connectionString: url })
-      client.on('error', () => undefined)
-      client.on('notification', (message) => {
-        if (message.channel === channel) handle(message.payload ?? '')
-      })
-      await client.connect()
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      // a client of its own, outside the pool, kept listening across lost connections
+      let client: pg.Client | undefined
+      let stopped = false
+      let retry: NodeJS.Timeout | undefined
+      const connect = async (delayMs: number): Promise<void> => {
+        const next = new pg.Client({ connectionString: url })
+        next.on('notification', (message) => {
+          if (message.channel === channel) handle(message.payload ?? '')
+        })
+        const again = () => {
+          if (stopped || client !== next) return
+          client = undefined
+          retry = setTimeout(() => void connect(Math.min(delayMs * 2, 30_000)), delayMs)
+        }
+        next.on('error', again)
+        next.on('end', again)
+        client = next
+        try {
+          await next.connect()
+          await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+        } catch {
+          again()
+        }
+      }
+      await connect(500)
       return async () => {
-        await client.end().catch(() => undefined)
+        stopped = true
+        clearTimeout(retry)
+        await client?.end().catch(() => undefined)
       }
     },
     close: () => pool.end(),

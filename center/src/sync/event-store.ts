@@ -264,6 +264,12 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
         edge.tenantId,
       ])
       if (!owned) return { rejected: `package ${body.appPkgId} is not a package of this edge's tenant` }
+      const recorded = await tx.get('SELECT 1 AS x FROM package_distributions WHERE app_pkg_id = ? AND host_ip = ?', [
+        body.appPkgId,
+        edge.mechostIp,
+      ])
+      // a late report about a package taken back from this host does not bring its record back
+      if (!recorded) return { rejected: `package ${body.appPkgId} is no longer distributed to this host` }
       batch.reports.set(`package ${body.appPkgId}`, [
         'package',
         body.appPkgId,

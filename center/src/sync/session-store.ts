@@ -74,7 +74,8 @@ export function sessionStore(sql: Sql) {
         [at, hostId, sessionId, hostId],
       )
       if (held === 0) return false
-      await sql.run("UPDATE mec_hosts SET last_seen_at = ? WHERE host_id = ? AND status = 'ONLINE'", [at, hostId])
+      // ONLINE again if a sweep raced with this session's hello
+      await sql.run("UPDATE mec_hosts SET status = 'ONLINE', last_seen_at = ? WHERE host_id = ?", [at, hostId])
       return true
     },
 
@@ -107,9 +108,11 @@ export function sessionStore(sql: Sql) {
       let moved = 0
       for (const { host_id } of stale) {
         if (keep.includes(host_id)) continue
+        // only if still silent: a session may have opened since the host was picked
         moved += await sql.run(
-          "UPDATE mec_hosts SET status = 'OFFLINE', updated_at = ? WHERE host_id = ? AND status = 'ONLINE'",
-          [now(), host_id],
+          `UPDATE mec_hosts SET status = 'OFFLINE', updated_at = ? WHERE host_id = ? AND status = 'ONLINE'
+             AND EXISTS (SELECT 1 FROM edge_sync s WHERE s.host_id = ? AND (s.seen_at IS NULL OR s.seen_at < ?))`,
+          [now(), host_id, host_id, before],
         )
         await sql.run('UPDATE edge_sync SET session_id = NULL WHERE host_id = ? AND (seen_at IS NULL OR seen_at < ?)', [
           host_id,

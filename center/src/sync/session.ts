@@ -137,6 +137,11 @@ export function edgeSession(
       return fail('UNSUPPORTED_VERSION', message, CLOSE.UNSUPPORTED)
     }
     const resume = await store.edgeSessions.open(edge.hostId, frame, sessionId)
+    if (ended) {
+      // the socket closed while the session opened: release it, or the host would stay ONLINE
+      await store.edgeSessions.close(edge.hostId, sessionId)
+      return
+    }
     storeId = frame.storeId
     log.info('edge connected', {
       agentVersion: frame.agentVersion,

@@ -86,6 +86,17 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    name: 'retired instances: the generation each was terminated at, so that an older command does not bring it back',
+    sql: `
+      CREATE TABLE retired_instances (
+        app_instance_id TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        retired_at TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 /** Applies the missing steps; refuses a store written by a newer agent. */

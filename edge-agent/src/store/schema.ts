@@ -88,3 +88,10 @@ export const wantedPackages = sqliteTable('wanted_packages', {
   error: text('error'),
   updatedAt: text('updated_at').notNull(),
 })
+
+/** Instances terminated here, with the generation they ended at (kept 30 days). */
+export const retiredInstances = sqliteTable('retired_instances', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  generation: integer('generation').notNull(),
+  retiredAt: text('retired_at').notNull(),
+})

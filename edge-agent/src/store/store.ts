@@ -6,7 +6,7 @@ import {
   DesiredInstance,
   type DistributionState,
   type EdgeEvent,
-  type EventBody,
+  EventBody,
   type ExecDescriptor,
   type InstanceRules,
   type InstanceStatus,
@@ -50,6 +50,14 @@ export interface StoredPackage {
 type Db = BetterSQLite3Database<typeof schema>
 
 const now = () => new Date().toISOString()
+
+/** An event's free text (details, errors) cut to what the protocol carries. */
+function clipped(body: EventBody): EventBody {
+  const cut = (text: string | null) => (text && text.length > 4096 ? `${text.slice(0, 4093)}...` : text)
+  if ('detail' in body) return { ...body, detail: cut(body.detail) ?? '' }
+  if ('error' in body) return { ...body, error: cut(body.error) }
+  return body
+}
 
 /** Applied command ids kept (the log shows what was applied, by id; the sequence alone guards replays). */
 const APPLIED_LOG_KEPT = 100_000
@@ -107,9 +115,11 @@ export function openAgentStore(file: string) {
     }
     if (body.kind === 'host.metrics')
       tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, 'host.metrics')).run()
+    // checked here, so that an event that cannot travel (a plugin's long error) never blocks those behind it
+    const checked = EventBody.parse(clipped(body))
     const inserted = tx
       .insert(schema.eventOutbox)
-      .values({ eventId: randomUUID(), kind: body.kind, body: JSON.stringify(body), at: now() })
+      .values({ eventId: randomUUID(), kind: checked.kind, body: JSON.stringify(checked), at: now() })
       .returning({ seq: schema.eventOutbox.seq })
       .get()
     return inserted.seq
@@ -271,14 +281,19 @@ export function openAgentStore(file: string) {
             | undefined
         )?.seq ?? 0,
       /**
-       * The center holds events up to `seq` from this store, more than it ever numbered: the
-       * store was restored from a backup. Its waiting events move above `seq`, in order, and so
-       * does every event after them; the center recognises those it had already by their ids.
+       * The center holds events up to `seq` from this store. Events still waiting at or below it
+       * (their ack was lost, or the store was restored from a backup and numbered new events as it
+       * did before) move above it, in order, with every event after them; the center skips those
+       * it had already by their ids. New events are numbered above all of them.
        */
       renumberAfter(seq: number): void {
         sqlite.transaction(() => {
           const low = (sqlite.prepare('SELECT MIN(seq) AS low FROM event_outbox').get() as { low: number | null }).low
-          if (low !== null && low <= seq) sqlite.prepare('UPDATE event_outbox SET seq = seq + ?').run(seq - low + 1)
+          if (low !== null && low <= seq) {
+            // in two steps, so that no row meets another's number on the way
+            sqlite.prepare('UPDATE event_outbox SET seq = -seq').run()
+            sqlite.prepare('UPDATE event_outbox SET seq = -seq + ?').run(seq - low + 1)
+          }
           const high = (sqlite.prepare('SELECT MAX(seq) AS high FROM event_outbox').get() as { high: number | null })
             .high
           const next = Math.max(seq, high ?? 0)
@@ -466,11 +481,34 @@ export function openAgentStore(file: string) {
     /** Forgets an instance that reached NOT_INSTANTIATED as wanted, queueing its operation's result, all at once. */
     retire(appInstanceId: string, completed?: { operationId: string; appInstanceId: string }): void {
       db.transaction((tx) => {
+        const desired = tx
+          .select({ generation: schema.desiredInstances.generation })
+          .from(schema.desiredInstances)
+          .where(eq(schema.desiredInstances.appInstanceId, appInstanceId))
+          .get()
+        if (desired) {
+          const values = { generation: desired.generation, retiredAt: now() }
+          tx.insert(schema.retiredInstances)
+            .values({ appInstanceId, ...values })
+            .onConflictDoUpdate({ target: schema.retiredInstances.appInstanceId, set: values })
+            .run()
+          const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString()
+          tx.delete(schema.retiredInstances).where(lt(schema.retiredInstances.retiredAt, monthAgo)).run()
+        }
         tx.delete(schema.desiredInstances).where(eq(schema.desiredInstances.appInstanceId, appInstanceId)).run()
         tx.delete(schema.observedInstances).where(eq(schema.observedInstances.appInstanceId, appInstanceId)).run()
         tx.delete(schema.instanceCredentials).where(eq(schema.instanceCredentials.appInstanceId, appInstanceId)).run()
         if (completed) appendEvent(tx, { kind: 'operation.result', ...completed, outcome: 'COMPLETED', error: null })
       })
+    },
+
+    /** The generation an instance was terminated at here, if it was (in the last 30 days). */
+    retiredAt(appInstanceId: string): number | undefined {
+      return db
+        .select({ generation: schema.retiredInstances.generation })
+        .from(schema.retiredInstances)
+        .where(eq(schema.retiredInstances.appInstanceId, appInstanceId))
+        .get()?.generation
     },
 
     /** A change made at the edge: the desired record and the event telling the center, in one transaction. */

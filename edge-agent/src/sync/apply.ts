@@ -10,8 +10,12 @@ import type { AgentStore } from '../store/store'
  */
 function centerWins(store: AgentStore, instance: DesiredInstance): boolean {
   const local = store.desired.get(instance.appInstanceId)
-  if (!local)
+  if (!local) {
+    // terminated here at this generation or later: an older command does not bring it back
+    const retired = store.retiredAt(instance.appInstanceId)
+    if (retired !== undefined && retired >= instance.generation) return false
     return instance.targetState !== 'NOT_INSTANTIATED' || store.observed.get(instance.appInstanceId) !== undefined
+  }
   return local.origin === 'center' || instance.generation >= local.generation
 }
 

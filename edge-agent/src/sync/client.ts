@@ -155,10 +155,9 @@ export function syncClient(options: SyncClientOptions) {
       case 'welcome': {
         heartbeatMs = frame.heartbeatMs
         window = frame.window
-        // the center has more than this store ever numbered: it was restored from a backup
-        if (frame.lastCommittedEventSeq > store.outbox.lastSeq())
-          store.outbox.renumberAfter(frame.lastCommittedEventSeq)
-        else store.outbox.ack(frame.lastCommittedEventSeq)
+        // what waits at or below the center's sequence goes out again above it: events whose ack
+        // was lost (the center skips them by id), or new ones of a store restored from a backup
+        store.outbox.renumberAfter(frame.lastCommittedEventSeq)
         eventsSent = eventsAcked = frame.lastCommittedEventSeq
         open = true
         attempt = 0
@@ -261,7 +260,8 @@ export function syncClient(options: SyncClientOptions) {
         lastError = `the center refused the connection (${response.statusCode}): ${detail}`
         log.warn('the center refused the connection', { status: response.statusCode, detail })
         if (response.statusCode === 401 && trying) {
-          settlePendingKey(options.dataDir, false)
+          // only a key the center says it does not know is dropped; a clock or nonce problem is not that
+          if (detail.includes('does not match')) settlePendingKey(options.dataDir, false)
           trying = undefined
           slow = true
         } else if (response.statusCode === 401 && pendingKey(options.dataDir)) {
@@ -322,8 +322,10 @@ export function syncClient(options: SyncClientOptions) {
       calls.clear()
       if (open) log.warn('disconnected from the center', { code, reason: reason.toString() })
       open = false
-      if (socket === ws) socket = undefined
       if (code === REVOKED) lastError = `the center closed the connection: ${reason.toString()}`
+      // a socket that was replaced already leaves the redialling to its successor
+      if (socket !== ws) return
+      socket = undefined
       scheduleReconnect(slow || code === REVOKED || code === UNSUPPORTED)
     })
   }

@@ -105,7 +105,8 @@ export async function rotateKey(dataDir: string): Promise<StoredIdentity> {
     body,
   })
   if (response.status !== 200) {
-    settlePendingKey(dataDir, false)
+    // the center said no: it does not have the new key (a 5xx from a proxy says nothing of the kind)
+    if (response.status >= 400 && response.status < 500) settlePendingKey(dataDir, false)
     throw new Error(`the center refused the key rotation (${response.status}): ${await problemOf(response)}`)
   }
   settlePendingKey(dataDir, true)

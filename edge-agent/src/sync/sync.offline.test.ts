@@ -181,4 +181,32 @@ describe('sync: autonomy while cut off, and the merge on reconnect', () => {
     await fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
     await vi.waitFor(() => expect(edge.agent.store.desired.get(x)).toBeUndefined(), WAIT)
   })
+
+  it('does not bring back an instance terminated at the edge with an older command from the center', async () => {
+    const edge = await fleet.edge({ centerUrl: proxy.url() })
+    const appPkgId = await fleet.onboardHello()
+    const x = randomUUID()
+    const put = (targetState: string) =>
+      fleet.call('PUT', `${fleet.hostPath(edge.ip)}/instances/${x}`, {
+        appPkgId,
+        targetState,
+        parameters: { PORT: '1' },
+      })
+    await put('STOPPED')
+    await vi.waitFor(() => expect(edge.agent.store.observed.get(x)?.status).toBe('STOPPED'), WAIT)
+    await cutOff(edge.ip, edge)
+    expect((await put('STARTED')).body.generation).toBe(2)
+    expect((await edge.call('POST', `/mepm/v1/instances/${x}/start`)).status).toBe(202)
+    expect((await edge.call('DELETE', `/mepm/v1/instances/${x}`)).status).toBe(202)
+    await vi.waitFor(() => expect(edge.agent.store.desired.get(x)).toBeUndefined(), WAIT)
+    proxy.refuse(false)
+    await vi.waitFor(async () => {
+      expect(edge.agent.sync.status().connected).toBe(true)
+      expect(await instancesAt(edge.ip)).toEqual([])
+      const sync = await fleet.t.store.edgeOutbox.state(edge.hostId)
+      expect(sync?.ackedCommandSeq).toBe(sync?.commandSeq)
+    }, WAIT)
+    expect(edge.agent.store.desired.get(x)).toBeUndefined()
+    expect(edge.agent.store.observed.get(x)).toBeUndefined()
+  })
 })
