@@ -157,6 +157,15 @@ export function outboxStore(sql: Sql) {
       }))
     },
 
+    /** The id of the command at `seq`, if it is still held. */
+    async commandIdAt(hostId: string, seq: number): Promise<string | undefined> {
+      const row = await sql.get<{ command_id: string }>(
+        'SELECT command_id FROM edge_commands WHERE host_id = ? AND seq = ?',
+        [hostId, seq],
+      )
+      return row?.command_id
+    },
+
     /** The oldest command still held, or undefined when none is. */
     async oldest(hostId: string): Promise<number | undefined> {
       const row = await sql.get<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM edge_commands WHERE host_id = ?', [

@@ -21,7 +21,12 @@ export function sessionStore(sql: Sql) {
     /** A hello arrived: take the host's session and decide how to resume it. */
     async open(
       hostId: string,
-      hello: { storeId: string; lastAppliedCommandSeq: number; agentVersion: string },
+      hello: {
+        storeId: string
+        lastAppliedCommandSeq: number
+        lastAppliedCommandId: string | null
+        agentVersion: string
+      },
       sessionId: string,
     ): Promise<Resume> {
       return sql.transaction(async (tx) => {
@@ -57,6 +62,11 @@ export function sessionStore(sql: Sql) {
         const snapshot = (reason: string): Resume => ({ eventSeq, mode: 'snapshot', reason })
         if (newStore) return snapshot('the agent store is new')
         if (applied > state.commandSeq) return snapshot('the agent is ahead of this center: restored from a backup?')
+        // the command the agent applied last is not the one this center holds at that number
+        const held = hello.lastAppliedCommandId && (await outbox.commandIdAt(hostId, applied))
+        if (held && held !== hello.lastAppliedCommandId) {
+          return snapshot('the agent applied other commands than this center holds: restored from a backup?')
+        }
         if (applied < oldest - 1) return snapshot(`the agent is more than ${RETAINED_COMMANDS} commands behind`)
         return { eventSeq, mode: 'replay', reason: '' }
       })

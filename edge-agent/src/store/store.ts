@@ -59,6 +59,9 @@ function clipped(body: EventBody): EventBody {
   return body
 }
 
+/** How a snapshot stands in the applied-command log. */
+const SNAPSHOT = 'snapshot'
+
 /** Applied command ids kept (the log shows what was applied, by id; the sequence alone guards replays). */
 const APPLIED_LOG_KEPT = 100_000
 
@@ -313,6 +316,16 @@ export function openAgentStore(file: string) {
 
     commands: {
       lastApplied: (): number => lastApplied(db),
+      /** The id of the last command applied, or null when that was a snapshot (or none). */
+      lastAppliedId(): string | null {
+        const row = db
+          .select({ id: schema.appliedCommands.commandId })
+          .from(schema.appliedCommands)
+          .orderBy(desc(schema.appliedCommands.seq))
+          .limit(1)
+          .get()
+        return row && row.id !== SNAPSHOT ? row.id : null
+      },
       /**
        * Applies a command once: its effect and its log entry commit together; a command at or
        * below the last applied sequence is skipped and false returned. Only the newest entries
@@ -334,9 +347,9 @@ export function openAgentStore(file: string) {
     },
 
     /** The center's desired state arrived whole: the command log restarts at its sequence. */
-    resetCommandsTo(seq: number, snapshotId: string): void {
+    resetCommandsTo(seq: number): void {
       db.delete(schema.appliedCommands).run()
-      db.insert(schema.appliedCommands).values({ seq, commandId: snapshotId, appliedAt: now() }).run()
+      db.insert(schema.appliedCommands).values({ seq, commandId: SNAPSHOT, appliedAt: now() }).run()
     },
 
     /** Applied command ids, oldest first (what the fault tests count). */
@@ -347,6 +360,7 @@ export function openAgentStore(file: string) {
         .orderBy(asc(schema.appliedCommands.seq))
         .all()
         .map((row) => row.id)
+        .filter((id) => id !== SNAPSHOT)
     },
 
     rules: {

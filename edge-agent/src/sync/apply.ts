@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Command, DesiredInstance, DesiredState } from '@mecm/protocol'
 import type { Sealer } from '@mecm/runtime'
 import type { AgentStore } from '../store/store'
@@ -87,6 +86,6 @@ export function applySnapshot(store: AgentStore, sealer: Sealer, seq: number, st
     store.plugins.clear()
     for (const plugin of state.plugins)
       if (plugin.config !== null) store.plugins.put(plugin.vim, sealer.seal(plugin.config))
-    store.resetCommandsTo(seq, randomUUID())
+    store.resetCommandsTo(seq)
   })
 }

@@ -280,6 +280,7 @@ export function syncClient(options: SyncClientOptions) {
         protocolVersions: [...PROTOCOL_VERSIONS],
         storeId: store.storeId,
         lastAppliedCommandSeq: store.commands.lastApplied(),
+        lastAppliedCommandId: store.commands.lastAppliedId(),
         lastEventSeq: store.outbox.lastSeq(),
         vims: options.vims,
       })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { copyFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { testAgent } from '../testing/agent'
 import { freePort } from '../testing/apps'
@@ -208,5 +209,33 @@ describe('sync: autonomy while cut off, and the merge on reconnect', () => {
     }, WAIT)
     expect(edge.agent.store.desired.get(x)).toBeUndefined()
     expect(edge.agent.store.observed.get(x)).toBeUndefined()
+  })
+
+  it('sends a snapshot to an agent that applied commands a center restored from a backup no longer has', async () => {
+    const edge = await fleet.edge({ centerUrl: proxy.url() })
+    const configure = (config: string) => fleet.call('PUT', `${fleet.hostPath(edge.ip)}/plugins/kubernetes`, { config })
+    for (const config of ['cfg-1', 'cfg-2', 'cfg-3']) await configure(config)
+    await vi.waitFor(() => expect(edge.agent.sync.pluginConfig('kubernetes')).toBe('cfg-3'), WAIT)
+    await cutOff(edge.ip, edge)
+    // the center's database goes back to when it had issued only the first command
+    const db = new Database(join(fleet.t.dataDir, 'mecm.db'))
+    const first = db
+      .prepare('SELECT seq, body FROM edge_commands WHERE host_id = ? ORDER BY seq LIMIT 1')
+      .get(edge.hostId) as { seq: number; body: string }
+    db.prepare('DELETE FROM edge_commands WHERE host_id = ? AND seq > ?').run(edge.hostId, first.seq)
+    db.prepare('UPDATE edge_sync SET command_seq = ?, acked_command_seq = ? WHERE host_id = ?').run(
+      first.seq,
+      first.seq,
+      edge.hostId,
+    )
+    db.prepare("UPDATE edge_desired SET record = ? WHERE host_id = ? AND kind = 'plugin'").run(
+      JSON.stringify(JSON.parse(first.body).plugin),
+      edge.hostId,
+    )
+    db.close()
+    // it issues two new commands, numbered as the ones the agent applied already
+    for (const config of ['cfg-a', 'cfg-b']) await configure(config)
+    proxy.refuse(false)
+    await vi.waitFor(() => expect(edge.agent.sync.pluginConfig('kubernetes')).toBe('cfg-b'), WAIT)
   })
 })

@@ -197,6 +197,7 @@ export const examples = {
       protocolVersions: [1],
       storeId: operationId,
       lastAppliedCommandSeq: 0,
+      lastAppliedCommandId: null,
       lastEventSeq: 0,
       vims: ['exec'],
     },

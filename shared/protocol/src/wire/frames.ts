@@ -21,6 +21,8 @@ export const Hello = z.object({
   /** Identifies the agent's store: a new id means the store was reset and needs a snapshot. */
   storeId: Uuid,
   lastAppliedCommandSeq: z.number().int().min(0),
+  /** The id of that command (null after a snapshot): another id there means the center was restored from a backup. */
+  lastAppliedCommandId: Uuid.nullable(),
   /** The highest event sequence this store has numbered: below the center's, the store was restored from a backup. */
   lastEventSeq: z.number().int().min(0),
   vims: z.array(VimKind).min(1),
