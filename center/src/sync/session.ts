@@ -271,7 +271,9 @@ export function edgeSession(
       if (storeId === null) return
       if (!(await store.edgeSessions.seen(edge.hostId, sessionId))) {
         ended = true
-        ws.close(CLOSE.REVOKED, 'this edge was revoked or removed, or connected again elsewhere')
+        // taken over by a newer connection (the agent redials at its pace), or revoked (it waits long)
+        if (await store.edges.identity(edge.hostId)) ws.close(CLOSE.SUPERSEDED, 'this edge connected again elsewhere')
+        else ws.close(CLOSE.REVOKED, 'this edge was revoked or removed')
         setTimeout(() => ws.terminate(), 1000).unref()
         return
       }
