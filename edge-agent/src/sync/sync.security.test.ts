@@ -182,6 +182,7 @@ describe('sync: trust', () => {
       agentVersion: 'future',
       storeId: randomUUID(),
       lastAppliedCommandSeq: 0,
+      lastAppliedCommandId: null,
       lastEventSeq: 0,
       vims: ['exec'],
     }
@@ -208,7 +209,15 @@ describe('sync: trust', () => {
     const identity = loadIdentity(edge.dataDir) as StoredIdentity
     const raw = await rawSocket(fleet.t.center.url, identity)
     const hello = { v: 1, type: 'hello', agentVersion: 'test', protocolVersions: [1], storeId: randomUUID() }
-    raw.ws.send(JSON.stringify({ ...hello, lastAppliedCommandSeq: 0, lastEventSeq: 0, vims: ['exec'] }))
+    raw.ws.send(
+      JSON.stringify({
+        ...hello,
+        lastAppliedCommandSeq: 0,
+        lastAppliedCommandId: null,
+        lastEventSeq: 0,
+        vims: ['exec'],
+      }),
+    )
     const event = {
       seq: 6,
       eventId: randomUUID(),
