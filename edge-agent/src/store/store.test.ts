@@ -84,6 +84,33 @@ describe('the agent store', () => {
     store.close()
   })
 
+  it("clips an event's long text to what the protocol carries, so that it cannot block the outbox", () => {
+    const store = openAgentStore(file())
+    store.outbox.append({
+      kind: 'operation.result',
+      operationId: examples.operationId,
+      appInstanceId: examples.appInstanceId,
+      outcome: 'FAILED',
+      error: 'e'.repeat(10_000),
+    })
+    const [event] = store.outbox.after(0, 10)
+    expect(event?.body.kind === 'operation.result' && event.body.error?.length).toBe(4096)
+    expect(() => store.outbox.append({ kind: 'rules.status' } as never)).toThrow()
+    expect(store.outbox.count()).toBe(1)
+    store.close()
+  })
+
+  it("moves events waiting at or below the center's sequence above it, in order, and numbers new ones after", () => {
+    const store = openAgentStore(file())
+    for (let i = 0; i < 4; i++) store.outbox.append({ kind: 'mep.services', services: [] })
+    store.outbox.renumberAfter(2)
+    expect(store.outbox.after(0, 10).map((e) => e.seq)).toEqual([3, 4, 5, 6])
+    store.outbox.renumberAfter(10)
+    expect(store.outbox.after(0, 10).map((e) => e.seq)).toEqual([11, 12, 13, 14])
+    expect(store.outbox.append({ kind: 'mep.services', services: [] })).toBe(15)
+    store.close()
+  })
+
   it('keeps only the latest host metrics waiting', () => {
     const store = openAgentStore(file())
     store.outbox.append({ kind: 'host.metrics', metrics: examples.metrics })

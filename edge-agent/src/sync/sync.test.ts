@@ -96,6 +96,22 @@ describe.each(dialects)('sync on %s: enrollment, connection and commands', (dial
     expect(edge.agent.store.packages.byAppPkgId(appPkgId)).toBeDefined()
     expect((await fleet.call('DELETE', `${packagePath}/hosts/${edge.ip}`)).status).toBe(204)
     await vi.waitFor(() => expect(edge.agent.store.wanted.list()).toEqual([]), WAIT)
+
+    // a report that arrives after the package was taken back does not bring its record back
+    const principal = await fleet.t.store.edges.identity(edge.hostId)
+    const committed = (await fleet.t.store.edgeOutbox.state(edge.hostId))?.eventSeq ?? 0
+    const late = await fleet.t.store.edgeEvents.ingest(principal as never, edge.agent.store.storeId, committed, [
+      {
+        seq: committed + 1000,
+        eventId: randomUUID(),
+        at: new Date().toISOString(),
+        body: { kind: 'package.status', appPkgId, digest: 'a'.repeat(64), state: 'DISTRIBUTED', error: null },
+      },
+    ])
+    expect(late.rejected).toEqual([
+      { eventId: expect.any(String), reason: expect.stringContaining('no longer distributed') },
+    ])
+    expect((await fleet.call('GET', packagePath)).body.distributions).toEqual([])
   })
 
   it('streams a followed log until the caller stops reading', async () => {
