@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { centerProcess } from '@mecm/center/testing'
+import { centerProcess, signedInAdmin } from '@mecm/center/testing'
 import { examples } from '@mecm/protocol/examples'
 import { createLogger, sealer } from '@mecm/runtime'
 import { openAgentStore } from '../edge-agent/src/store/store'
@@ -38,17 +38,6 @@ async function run(label: string, databaseUrl?: string) {
   const env = { MECM_EDGE_HEARTBEAT_MS: '2000', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) }
   let center = await centerProcess(join(root, 'center'), port, env)
   const log = createLogger(process.env.EDGES ? 'info' : 'silent')
-
-  // biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
-  async function call(method: string, path: string, body?: unknown, token?: string): Promise<any> {
-    const response = await fetch(center.url + path, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-    return response.status === 204 ? null : response.json()
-  }
 
   interface Edge {
     ip: string
@@ -72,9 +61,7 @@ async function run(label: string, databaseUrl?: string) {
       changed: () => edge.applied.push(performance.now()),
     })
   try {
-    const token = (await call('POST', '/auth/v1/login', { username: 'admin', password: 'Admin-pass1' })).accessToken
-    const as = (method: string, path: string, body?: unknown) => call(method, path, body, token)
-    const hosts = `/inventory/v1/tenants/${(await as('GET', '/auth/v1/me')).tenantId}/mechosts`
+    const { as, hosts } = await signedInAdmin(() => center)
 
     const enrolling = performance.now()
     for (let i = 0; i < EDGES; i++) {

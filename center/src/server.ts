@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { defaultLimits } from '@mecm/csar'
-import { createLogger, deriveKey, type Logger, sealer } from '@mecm/runtime'
+import { createLogger, deriveKey, keyFile, type Logger, sealer } from '@mecm/runtime'
 import { blobStore } from './apm/blob-store'
 import { notifier } from './apm/notifier'
 import { onboarding } from './apm/onboarding'
@@ -21,15 +19,9 @@ export const VERSION = '0.1.0'
 function masterKeyOf(config: Config, log: Logger): Buffer {
   if (config.masterKey) return Buffer.from(config.masterKey, 'base64')
   const file = join(config.dataDir, 'master.key')
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  mkdirSync(config.dataDir, { recursive: true })
-  const key = randomBytes(32)
-  writeFileSync(file, key.toString('base64'), { mode: 0o600, flag: 'wx' })
-  log.warn('generated a master key; set MECM_MASTER_KEY (the same on every replica) in production', { file })
+  const { key, created } = keyFile(file)
+  if (created)
+    log.warn('generated a master key; set MECM_MASTER_KEY (the same on every replica) in production', { file })
   return key
 }
 

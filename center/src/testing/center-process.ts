@@ -39,3 +39,26 @@ export async function centerProcess(dataDir: string, port: number, env: Record<s
     },
   }
 }
+
+/**
+ * The first admin of a center process, signed in: `as` calls its API with JSON and answers the
+ * parsed body (null for 204), throwing on any other status; `hosts` is the admin tenant's host
+ * path. The center is looked up on each call (`center()`), and the token outlives a restart: it
+ * is signed with a key kept in the data dir.
+ */
+export async function signedInAdmin(center: () => { url: string }) {
+  // biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
+  const call = async (method: string, path: string, body?: unknown, token?: string): Promise<any> => {
+    const response = await fetch(center().url + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+    return response.status === 204 ? null : response.json()
+  }
+  const token = (await call('POST', '/auth/v1/login', { username: 'admin', password: ADMIN_PASSWORD })).accessToken
+  const as = (method: string, path: string, body?: unknown) => call(method, path, body, token)
+  const hosts = `/inventory/v1/tenants/${(await as('GET', '/auth/v1/me')).tenantId}/mechosts`
+  return { as, hosts }
+}

@@ -2,6 +2,6 @@
 
 export type { Dialect } from '../db/driver'
 export * from './center'
-export { centerProcess } from './center-process'
+export { centerProcess, signedInAdmin } from './center-process'
 export { localServer, uploadForm } from './packages'
 export { dialects } from './stores'

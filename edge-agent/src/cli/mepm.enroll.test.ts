@@ -1,30 +1,16 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ADMIN_PASSWORD, testAgent } from '../testing/agent'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
-
-const run = promisify(execFile)
-const bin = join(import.meta.dirname, '../../bin/mepm')
+import { mepmRunner } from '../testing/mepm'
 
 describe('mepm enroll, sync and rotate-key', () => {
   const home = mkdtempSync(join(tmpdir(), 'mepm-home-'))
   let fleet: TestFleet
   let agent: Awaited<ReturnType<typeof testAgent>>
-  const mepm = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(bin, args, {
-        env: { ...process.env, MEPM_HOME: home, MEPM_URL: agent.agent.url },
-      })
-      return { code: 0, stdout, stderr }
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string }
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-    }
-  }
+  const mepm = mepmRunner(home, () => agent.agent.url)
 
   beforeAll(async () => {
     fleet = await testFleet()

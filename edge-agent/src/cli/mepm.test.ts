@@ -1,30 +1,17 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ADMIN_PASSWORD, helloPackage, testAgent } from '../testing/agent'
 import { freePort } from '../testing/apps'
+import { mepmRunner } from '../testing/mepm'
 
-const run = promisify(execFile)
-const bin = join(import.meta.dirname, '../../bin/mepm')
 const home = mkdtempSync(join(tmpdir(), 'mepm-home-'))
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
 describe('the mepm command', () => {
   let t: Awaited<ReturnType<typeof testAgent>>
-  const mepm = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(bin, args, {
-        env: { ...process.env, MEPM_HOME: home, MEPM_URL: t.agent.url },
-      })
-      return { code: 0, stdout, stderr }
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string }
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-    }
-  }
+  const mepm = mepmRunner(home, () => t.agent.url)
 
   beforeAll(async () => {
     t = await testAgent()
@@ -93,9 +80,7 @@ describe('the mepm command', () => {
     expect((await mepm('apps', 'show')).stderr).toContain('usage: mepm apps show ID')
     expect((await mepm('apps', 'deploy', 'f'.repeat(32))).code).toBe(1)
     expect((await mepm('pkgs', 'add', '/no/such/file.csar')).code).toBe(2)
-    const unreachable = (await run(bin, ['status'], {
-      env: { ...process.env, MEPM_HOME: home, MEPM_URL: 'http://127.0.0.1:9' },
-    }).catch((error: unknown) => error)) as { code: number; stderr: string }
+    const unreachable = await mepmRunner(home, () => 'http://127.0.0.1:9')('status')
     expect([unreachable.code, unreachable.stderr]).toEqual([3, expect.stringContaining('cannot reach the agent')])
   })
 })

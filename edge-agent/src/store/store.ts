@@ -65,15 +65,11 @@ const SNAPSHOT = 'snapshot'
 /** Applied command ids kept (the log shows what was applied, by id; the sequence alone guards replays). */
 const APPLIED_LOG_KEPT = 100_000
 
-function lastApplied(db: Db): number {
-  const row = db
-    .select({ seq: schema.appliedCommands.seq })
-    .from(schema.appliedCommands)
-    .orderBy(desc(schema.appliedCommands.seq))
-    .limit(1)
-    .get()
-  return row?.seq ?? 0
+/** The newest entry of the applied-command log. */
+function lastEntry(db: Db) {
+  return db.select().from(schema.appliedCommands).orderBy(desc(schema.appliedCommands.seq)).limit(1).get()
 }
+const lastApplied = (db: Db): number => lastEntry(db)?.seq ?? 0
 
 /**
  * The agent's local state in one SQLite file (WAL, synchronous=FULL): every method is one
@@ -318,13 +314,8 @@ export function openAgentStore(file: string) {
       lastApplied: (): number => lastApplied(db),
       /** The id of the last command applied, or null when that was a snapshot (or none). */
       lastAppliedId(): string | null {
-        const row = db
-          .select({ id: schema.appliedCommands.commandId })
-          .from(schema.appliedCommands)
-          .orderBy(desc(schema.appliedCommands.seq))
-          .limit(1)
-          .get()
-        return row && row.id !== SNAPSHOT ? row.id : null
+        const id = lastEntry(db)?.commandId
+        return id && id !== SNAPSHOT ? id : null
       },
       /**
        * Applies a command once: its effect and its log entry commit together; a command at or

@@ -15,6 +15,7 @@ import {
   enroll,
   loadIdentity,
   pendingKey,
+  problemDetail,
   rotateKey,
   type StoredIdentity,
   settlePendingKey,
@@ -249,13 +250,7 @@ export function syncClient(options: SyncClientOptions) {
         body += chunk.toString()
       })
       response.on('end', () => {
-        const detail = (() => {
-          try {
-            return (JSON.parse(body) as { detail?: string }).detail ?? body
-          } catch {
-            return body
-          }
-        })()
+        const detail = problemDetail(body)
         refused = true
         lastError = `the center refused the connection (${response.statusCode}): ${detail}`
         log.warn('the center refused the connection', { status: response.statusCode, detail })
@@ -264,11 +259,13 @@ export function syncClient(options: SyncClientOptions) {
           if (detail.includes('does not match')) settlePendingKey(options.dataDir, false)
           trying = undefined
           slow = true
-        } else if (response.statusCode === 401 && pendingKey(options.dataDir)) {
-          log.info('the key was refused; trying the key of an interrupted rotation')
+        } else if (response.statusCode === 401) {
           trying = pendingKey(options.dataDir)
-          attempt = 0
-        } else if (response.statusCode === 401) slow = true
+          if (trying) {
+            log.info('the key was refused; trying the key of an interrupted rotation')
+            attempt = 0
+          } else slow = true
+        }
         ws.terminate()
       })
     })

@@ -54,13 +54,17 @@ export function signedHeader(identity: StoredIdentity, method: string, pathWithQ
   return `${EDGE_SIGNING_SCHEME} Host=${identity.hostId}, Date=${date}, Nonce=${nonce}, Signature=${signature.toString('base64')}`
 }
 
-async function problemOf(response: Response): Promise<string> {
-  const text = await response.text()
+/** What a problem response (RFC 9457) says went wrong: its detail, or the text itself. */
+export function problemDetail(text: string): string {
   try {
     return (JSON.parse(text) as { detail?: string }).detail ?? text
   } catch {
-    return text || response.statusText
+    return text
   }
+}
+
+async function problemOf(response: Response): Promise<string> {
+  return problemDetail(await response.text()) || response.statusText
 }
 
 /** Spends a one-time token at the center for this edge's identity; the key pair is made here. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { centerProcess, dialects, testCenter } from '@mecm/center/testing'
+import { centerProcess, dialects, signedInAdmin, testCenter } from '@mecm/center/testing'
 import { AppdConfiguration, type EventBody } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { describe, expect, it, vi } from 'vitest'
@@ -126,20 +126,7 @@ describe('sync under faults', () => {
     let center = await centerProcess(dataDir, port, env)
     const agent = await testAgent()
     try {
-      // biome-ignore lint/suspicious/noExplicitAny: replies are read field by field
-      const call = async (method: string, path: string, body?: unknown, token?: string): Promise<any> => {
-        const response = await fetch(center.url + path, {
-          method,
-          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        })
-        if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}`)
-        return response.status === 204 ? null : response.json()
-      }
-      // the token outlives the center's restart: it is signed with a key kept in the data dir
-      const token = (await call('POST', '/auth/v1/login', { username: 'admin', password: 'Admin-pass1' })).accessToken
-      const as = (method: string, path: string, body?: unknown) => call(method, path, body, token)
-      const hosts = `/inventory/v1/tenants/${(await as('GET', '/auth/v1/me')).tenantId}/mechosts`
+      const { as, hosts } = await signedInAdmin(() => center)
       const host = await as('POST', hosts, { ...examples.mecHostInput, mechostIp: '10.30.0.1', vim: 'exec' })
       await agent.agent.sync.enroll(center.url, host.enrollment.token)
       await vi.waitFor(() => expect(agent.agent.sync.status().connected).toBe(true), WAIT)

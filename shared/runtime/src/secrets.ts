@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 /**
  * Secrets at rest (repository passwords, AK/SK secrets, later kubeconfigs and cloud credentials):
@@ -36,4 +38,17 @@ export function sealer(masterKey: Buffer): Sealer {
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
     },
   }
+}
+
+/** The 32-byte key kept in `file` (base64), made owner-only on first use; `created` says it was new. */
+export function keyFile(file: string): { key: Buffer; created: boolean } {
+  try {
+    return { key: Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'), created: false }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  mkdirSync(dirname(file), { recursive: true })
+  const key = randomBytes(32)
+  writeFileSync(file, key.toString('base64'), { mode: 0o600, flag: 'wx' })
+  return { key, created: true }
 }
