@@ -19,6 +19,9 @@ import { z } from 'zod'
  *   MECM_EDGE_WINDOW                  commands unacknowledged at once per edge, and events per batch (500)
  *   MECM_ENROLLMENT_TTL               seconds an edge enrollment token stays valid (3600)
  *   MECM_EDGE_EVENT_RETENTION_DAYS    days an edge's event log is kept (7)
+ *   MECM_OPERATION_TIMEOUT_MS         how long an operation waits for its edge before FAILED_TEMP (600000)
+ *   MECM_OPERATION_LEASE_MS           how long a replica's claim on a running operation lasts unrenewed (15000)
+ *   MECM_PROCESS_DIR                  a folder of BPMN files replacing the built-in processes by process id
  */
 export const Config = z.object({
   host: z.string().min(1),
@@ -45,6 +48,9 @@ export const Config = z.object({
   edgeWindow: z.coerce.number().int().min(1).max(500),
   enrollmentTtlSeconds: z.coerce.number().int().min(1),
   edgeEventRetentionDays: z.coerce.number().min(0),
+  operationTimeoutMs: z.coerce.number().int().min(1000),
+  operationLeaseMs: z.coerce.number().int().min(1000),
+  processDir: z.string().min(1).optional(),
 })
 export type Config = z.infer<typeof Config>
 
@@ -79,6 +85,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     edgeWindow: env.MECM_EDGE_WINDOW ?? 500,
     enrollmentTtlSeconds: env.MECM_ENROLLMENT_TTL ?? 3600,
     edgeEventRetentionDays: env.MECM_EDGE_EVENT_RETENTION_DAYS ?? 7,
+    operationTimeoutMs: env.MECM_OPERATION_TIMEOUT_MS ?? 600_000,
+    operationLeaseMs: env.MECM_OPERATION_LEASE_MS ?? 15_000,
+    processDir: env.MECM_PROCESS_DIR || undefined,
   })
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => i.message).join('; ')}`)

@@ -7,6 +7,7 @@ import { createLogger, deriveKey, keyFile, type Logger, sealer } from '@mecm/run
 import { blobStore } from './apm/blob-store'
 import { notifier } from './apm/notifier'
 import { onboarding } from './apm/onboarding'
+import { type LcmService, lcmService } from './appo/lcm'
 import { ensureAdmin } from './auth/bootstrap'
 import type { Config } from './config'
 import { openStore, type Store } from './db/store'
@@ -29,6 +30,7 @@ export interface Center {
   url: string
   store: Store
   hub: SyncHub
+  lcm: LcmService
   routes: ReturnType<typeof createApp>['routes']
   close(): Promise<void>
 }
@@ -70,6 +72,18 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     },
   })
   await hub.start()
+  const lcm = await lcmService({
+    store,
+    hub,
+    log,
+    settings: {
+      edgeTimeoutMs: config.operationTimeoutMs,
+      leaseMs: config.operationLeaseMs,
+      sweepMs: Math.max(500, Math.round(config.operationLeaseMs / 3)),
+      pollMs: 1000,
+      ...(config.processDir ? { processDir: config.processDir } : {}),
+    },
+  })
   const { app, routes } = createApp({
     store,
     log,
@@ -85,12 +99,14 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     packages: { blobs, onboarding: packages, notifier: notifications },
     callbackAllowLoopback: config.callbackAllowLoopback,
     hub,
+    lcm,
     enrollmentTtlSeconds: config.enrollmentTtlSeconds,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
   hub.attach(server as Server)
+  await lcm.start()
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host}:${address.port}`
@@ -100,8 +116,10 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     url,
     store,
     hub,
+    lcm,
     routes,
     async close() {
+      await lcm.close()
       await hub.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -47,6 +47,7 @@ export async function startAgent(
     dataDir: config.dataDir,
     log,
     ...(config.centerUrl ? { centerUrl: config.centerUrl } : {}),
+    arrived: () => void kick(),
   })
 
   // level-triggered: a pass on every change, and one every reconcileMs whatever happens; each

@@ -254,6 +254,76 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX edge_conflicts_host ON edge_conflicts (host_id, created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'orchestration: app instances, LCM operations with their saved process state, rule tasks, LCM subscriptions',
+    sql: `
+      CREATE TABLE app_instances (
+        app_instance_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_pkg_id TEXT NOT NULL,
+        app_id TEXT NOT NULL,
+        app_d_id TEXT NOT NULL,
+        app_name TEXT NOT NULL,
+        instance_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        placement TEXT NOT NULL,
+        host_id TEXT REFERENCES mec_hosts (host_id) ON DELETE SET NULL,
+        mechost_ip TEXT,
+        status TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        operation_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX app_instances_tenant ON app_instances (tenant_id, created_at, app_instance_id);
+      CREATE INDEX app_instances_host ON app_instances (host_id, app_id);
+      CREATE TABLE lcm_operations (
+        operation_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_instance_id TEXT,
+        parent_id TEXT,
+        lcm_operation TEXT NOT NULL,
+        state TEXT NOT NULL,
+        params TEXT NOT NULL,
+        engine_state TEXT,
+        error TEXT,
+        edge_outcome TEXT,
+        edge_error TEXT,
+        issued_attempt INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        cancel_pending INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_until TEXT,
+        start_time TEXT NOT NULL,
+        state_entered_time TEXT NOT NULL
+      );
+      CREATE INDEX lcm_operations_tenant ON lcm_operations (tenant_id, start_time, operation_id);
+      CREATE INDEX lcm_operations_state ON lcm_operations (state, lease_until);
+      CREATE INDEX lcm_operations_parent ON lcm_operations (parent_id);
+      CREATE INDEX lcm_operations_instance ON lcm_operations (app_instance_id, start_time);
+      CREATE TABLE rule_tasks (
+        task_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_instance_id TEXT NOT NULL,
+        operation_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE lcm_subscriptions (
+        subscription_id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        subscription_type TEXT NOT NULL,
+        callback_uri TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX lcm_subscriptions_tenant ON lcm_subscriptions (tenant_id, created_at)
+    `,
+  },
 ]
 
 export const latestVersion = Math.max(...migrations.map((m) => m.version))

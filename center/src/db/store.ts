@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { packageStore } from '../apm/package-store'
 import { subscriptionStore } from '../apm/subscription-store'
+import { appoStore } from '../appo/appo-store'
 import { credentialStore } from '../auth/credential-store'
 import { edgeIdentityStore } from '../auth/edge-identity-store'
 import { tenantStore } from '../auth/tenant-store'
@@ -37,6 +38,7 @@ export interface Store {
   readonly edgeOutbox: ReturnType<typeof outboxStore>
   readonly edgeSessions: ReturnType<typeof sessionStore>
   readonly edgeEvents: ReturnType<typeof eventStore>
+  readonly appo: ReturnType<typeof appoStore>
   /** PostgreSQL: hears NOTIFYs of other replicas (see Database.listen); absent on SQLite. */
   readonly listen?: Database['listen']
   /** Reachable and fully migrated: what /readyz reports. */
@@ -60,6 +62,7 @@ export function storeOver(db: Database): Store {
     edgeOutbox: outboxStore(db),
     edgeSessions: sessionStore(db),
     edgeEvents: eventStore(db),
+    appo: appoStore(db),
     ...(db.listen ? { listen: db.listen.bind(db) } : {}),
     ready: () => isMigrated(db),
     close: () => db.close(),

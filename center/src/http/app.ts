@@ -7,6 +7,8 @@ import { edgeGalleryPackageRoutes } from '../apm/edgegallery-routes'
 import { etsiPackageRoutes } from '../apm/etsi-routes'
 import type { Notifier } from '../apm/notifier'
 import type { Onboarding } from '../apm/onboarding'
+import { edgeGalleryAppoRoutes } from '../appo/edgegallery-routes'
+import type { LcmService } from '../appo/lcm'
 import { type AuthDeps, authenticate } from '../auth/authenticate'
 import { authRoutes, type TokenSettings } from '../auth/routes'
 import { isForeignKeyViolation } from '../db/driver'
@@ -30,6 +32,7 @@ export interface AppDeps extends AuthDeps {
   packages: { blobs: BlobStore; onboarding: Onboarding; notifier: Notifier }
   callbackAllowLoopback: boolean
   hub: SyncHub
+  lcm: LcmService
   enrollmentTtlSeconds: number
 }
 
@@ -103,6 +106,8 @@ export function createApp(deps: AppDeps) {
   appStoreRoutes(api, deps.sealer, store)
   edgeGalleryPackageRoutes(api, { store, ...deps.packages })
   etsiPackageRoutes(api, { store, ...deps.packages, callbackAllowLoopback: deps.callbackAllowLoopback })
+  edgeGalleryAppoRoutes(api, { store, hub: deps.hub, lcm: deps.lcm })
+  app.get('/appo/v1/health', (c) => c.text('ok'))
 
   const document = openApiDocument(api.routes, deps.version)
   api.add(

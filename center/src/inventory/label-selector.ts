@@ -79,3 +79,18 @@ export function labelConditions(requirements: LabelRequirement[]): { sql: string
   }
   return { sql, params }
 }
+
+/** Whether a set of labels meets one requirement (in memory; labelConditions is the SQL form). */
+export function matchesLabel(requirement: LabelRequirement, labels: Record<string, string>): boolean {
+  const present = Object.hasOwn(labels, requirement.key)
+  switch (requirement.op) {
+    case 'exists':
+      return present
+    case 'absent':
+      return !present
+    case 'in':
+      return present && requirement.values.includes(labels[requirement.key] ?? '')
+    case 'notin':
+      return !present || !requirement.values.includes(labels[requirement.key] ?? '')
+  }
+}

@@ -8,6 +8,8 @@ import {
   SECRET_PARAMETERS,
 } from '@mecm/protocol'
 import { packageStore } from '../apm/package-store'
+import { operationStore } from '../appo/operation-store'
+import { ruleTaskStore } from '../appo/rule-task-store'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
 import type { Sql, SqlValue } from '../db/driver'
 import { json, newId, now, parsed } from '../db/rows'
@@ -250,10 +252,13 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
     case 'rules.status': {
       const refused = await notOwn(batch, body.appInstanceId)
       if (refused) return { rejected: refused }
-      if (body.kind === 'rules.status') {
-        const { kind: _, ...reported } = body
-        batch.reports.set(`rules ${body.appInstanceId}`, ['rules', body.appInstanceId, reported])
+      if (body.kind === 'operation.result') {
+        await operationStore(tx).edgeResult(body.operationId, body.appInstanceId, body.outcome, body.error)
+        return {}
       }
+      const { kind: _, ...reported } = body
+      batch.reports.set(`rules ${body.appInstanceId}`, ['rules', body.appInstanceId, reported])
+      if (body.taskId) await ruleTaskStore(tx).settle(body.taskId, body.appInstanceId, body.state, body.detail)
       return {}
     }
     case 'instance.local_change':

@@ -1,10 +1,10 @@
 import { DesiredInstance, InstanceStatus, InstantiationParameters, PluginConfig, redacted, Uuid } from '@mecm/protocol'
-import { conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import type { Api } from '../http/route'
 import { HostPath, hostIn } from '../inventory/host-routes'
 import type { SyncHub } from './hub'
+import { setInstanceOnEdge } from './instance-on-edge'
 
 const tag = 'edges: sync and live state'
 const base = '/inventory/v1/tenants/:tenantId/mechosts/:mechostIp'
@@ -117,44 +117,15 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     },
     async ({ c, params, body }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
-      const found = await store.packages.get(params.tenantId, body.appPkgId)
-      if (!found) throw notFound(`package ${body.appPkgId} not found in tenant ${params.tenantId}`)
-      if (found.pkg.onboardingState !== 'ONBOARDED' || !found.digest || !found.pkg.appClass) {
-        throw conflict(`package ${body.appPkgId} is ${found.pkg.onboardingState}, not ONBOARDED`)
-      }
-      const elsewhere = await store.edgeOutbox.hostOfInstance(params.appInstanceId)
-      if (elsewhere && elsewhere !== host.hostId) {
-        throw conflict(`app instance ${params.appInstanceId} is on another host`)
-      }
-      const current = await store.edgeOutbox.desired<DesiredInstance>(host.hostId, 'instance', params.appInstanceId)
-      if (!current && body.targetState === 'NOT_INSTANTIATED') {
-        throw notFound(`app instance ${params.appInstanceId} is not on host ${params.mechostIp}`)
-      }
-      if (!(await store.edgeOutbox.desired(host.hostId, 'package', body.appPkgId))) {
-        await store.packages.distribute(body.appPkgId, host.mechostIp).catch(() => undefined)
-        await hub.issue(host.hostId, {
-          kind: 'package.distribute',
-          package: {
-            appPkgId: body.appPkgId,
-            digest: found.digest,
-            size: found.pkg.size,
-            appClass: found.pkg.appClass,
-          },
-        })
-      }
-      const instance: DesiredInstance = {
+      const instance = await setInstanceOnEdge(deps, host, {
         appInstanceId: params.appInstanceId,
         tenantId: params.tenantId,
         appPkgId: body.appPkgId,
-        packageDigest: found.digest,
-        appName: found.pkg.appName,
         targetState: body.targetState,
         parameters: body.parameters,
         operationId: null,
-        generation: (current?.record.generation ?? 0) + 1,
-      }
-      const command = await hub.issue(host.hostId, { kind: 'instance.set', instance })
-      return c.json(redacted(command.body.kind === 'instance.set' ? command.body.instance : instance), 202)
+      })
+      return c.json(instance, 202)
     },
   )
 
@@ -239,16 +210,6 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     },
   )
 
-  const live = async (
-    hostId: string,
-    method: 'host.kpi' | 'mep.capabilities' | 'instance.status',
-    params: Record<string, unknown>,
-    timeoutMs: number,
-  ) => {
-    for await (const result of hub.call(hostId, method, params, timeoutMs)) return result
-    return null
-  }
-
   api.add(
     {
       method: 'get',
@@ -266,7 +227,7 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     },
     async ({ c, params, query }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
-      return c.json(await live(host.hostId, 'host.kpi', {}, query.timeoutMs))
+      return c.json(await hub.ask(host.hostId, 'host.kpi', {}, query.timeoutMs))
     },
   )
 
@@ -283,7 +244,7 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     },
     async ({ c, params, query }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
-      return c.json(await live(host.hostId, 'mep.capabilities', {}, query.timeoutMs))
+      return c.json(await hub.ask(host.hostId, 'mep.capabilities', {}, query.timeoutMs))
     },
   )
 
@@ -304,7 +265,7 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     async ({ c, params, query }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
       return c.json(
-        await live(host.hostId, 'instance.status', { appInstanceId: params.appInstanceId }, query.timeoutMs),
+        await hub.ask(host.hostId, 'instance.status', { appInstanceId: params.appInstanceId }, query.timeoutMs),
       )
     },
   )

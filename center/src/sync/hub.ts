@@ -37,6 +37,7 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
   const { store, log, settings } = deps
   const sessions = new Map<string, EdgeSession>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES })
+  const eventListeners = new Set<() => void>()
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
     socket.on('error', () => undefined)
@@ -70,6 +71,9 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
         settings,
         onEnd: () => {
           if (sessions.get(edge.hostId) === session) sessions.delete(edge.hostId)
+        },
+        onEvents: () => {
+          for (const listener of eventListeners) listener()
         },
       })
       sessions.set(edge.hostId, session)
@@ -139,6 +143,11 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
       })
     },
 
+    /** Calls `listener` after each batch of events an edge connected here has committed. */
+    onEvents(listener: () => void): void {
+      eventListeners.add(listener)
+    },
+
     attach(server: Server) {
       server.on(
         'upgrade',
@@ -178,6 +187,12 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
         throw new ApiError(503, 'Service Unavailable', 'the edge is not connected: it cannot answer live queries now')
       }
       return session.call(method, params, timeoutMs)
+    },
+
+    /** Asks a connected edge one question: its first answer (null when it had none). */
+    async ask(hostId: string, method: RpcMethod, params: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+      for await (const answer of this.call(hostId, method, params, timeoutMs)) return answer
+      return null
     },
 
     async close(): Promise<void> {

@@ -65,7 +65,14 @@ export function openPluginConfig(sealer: Sealer) {
 export function edgeSession(
   ws: WebSocket,
   edge: EdgePrincipal,
-  deps: { store: Store; log: Logger; sealer: Sealer; settings: SessionSettings; onEnd: () => void },
+  deps: {
+    store: Store
+    log: Logger
+    sealer: Sealer
+    settings: SessionSettings
+    onEnd: () => void
+    onEvents: () => void
+  },
 ) {
   const { store, settings } = deps
   const log = deps.log.child({ hostId: edge.hostId, host: edge.mechostIp })
@@ -186,6 +193,7 @@ export function edgeSession(
       case 'event': {
         const ingested = await store.edgeEvents.ingest(edge, storeId as string, frame.after, frame.events)
         send({ v: 1, type: 'ack', stream: 'events', seq: ingested.eventSeq })
+        deps.onEvents()
         for (const refused of ingested.rejected) {
           log.warn('refused an event from the edge', refused)
           send({ v: 1, type: 'error', code: 'FORBIDDEN', message: refused.reason, ref: refused.eventId, fatal: false })

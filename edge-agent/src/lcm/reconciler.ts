@@ -20,6 +20,9 @@ export interface ReconcilerDeps {
 
 type Outcome = 'moved' | 'settled' | 'waiting'
 
+/** The package an instance needs is on its way here: the instance waits for it, nothing failed. */
+export class PackageOnItsWay extends Error {}
+
 const NO_RESTART = 'the app exited and its restart policy is never'
 
 /**
@@ -113,7 +116,13 @@ export function reconciler(deps: ReconcilerDeps) {
           await plugin.stop(id)
           return move('STOPPED')
         }
-        const run = await spec()
+        let run: RunSpec
+        try {
+          run = await spec()
+        } catch (error) {
+          if (error instanceof PackageOnItsWay) return 'waiting'
+          throw error
+        }
         await (status === 'INSTANTIATING' ? plugin.instantiate(run) : plugin.start(run))
         const seen = await plugin.observe(id, run)
         if (seen.state !== 'running') throw new Error(seen.detail)

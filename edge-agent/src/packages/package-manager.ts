@@ -8,6 +8,7 @@ import type { ArchiveLimits } from '@mecm/csar'
 import type { DesiredInstance } from '@mecm/protocol'
 import { ApiError, notFound } from '@mecm/runtime'
 import type { RunSpec } from '../lcm/plugin'
+import { PackageOnItsWay } from '../lcm/reconciler'
 import type { AgentStore, StoredPackage } from '../store/store'
 
 export interface PackageManagerOptions {
@@ -88,7 +89,12 @@ export function packageManager(options: PackageManagerOptions) {
     /** What a plugin needs to run an instance of a package held here. */
     async prepare(instance: DesiredInstance): Promise<Omit<RunSpec, 'instance'>> {
       const pkg = options.store.packages.get(instance.packageDigest)
-      if (!pkg) throw notFound(`package ${instance.packageDigest} is not on this host`)
+      if (!pkg) {
+        const wanted = options.store.wanted.list().find((ref) => ref.digest === instance.packageDigest)
+        if (wanted && wanted.state !== 'FAILED')
+          throw new PackageOnItsWay(`package ${instance.packageDigest} is being fetched (${wanted.state})`)
+        throw notFound(`package ${instance.packageDigest} is not on this host`)
+      }
       // an exec app runs from the folder of its descriptor (Artifacts/Deployment/Exec/)
       const descriptor = pkg.details.artifacts.find((artifact) => artifact.kind === 'exec')
       return {

@@ -36,6 +36,8 @@ export function packageFetcher(options: {
   log: Logger
   /** Dial this instead of the URL enrolled with. */
   centerUrl?: string
+  /** Called when a package has arrived (instances waiting for it can go on). */
+  arrived?: () => void
 }) {
   const { store, log } = options
   const partialDir = join(options.dataDir, 'packages', '.partial')
@@ -82,6 +84,7 @@ export function packageFetcher(options: {
       }
       store.wanted.move(ref.appPkgId, 'DISTRIBUTED')
       log.info('package distributed here', { appPkgId: ref.appPkgId, digest: ref.digest })
+      options.arrived?.()
     } catch (error) {
       const message = (error as Error).message
       const final = error instanceof FinalError || (error as { status?: number }).status === 422

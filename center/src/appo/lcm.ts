@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto'
+import type { InstanceStatus, InstantiationParameters, OperationType, Problem } from '@mecm/protocol'
+import { conflict, type Logger, notFound } from '@mecm/runtime'
+import type { Store } from '../db/store'
+import type { SyncHub } from '../sync/hub'
+import type { AppoStore } from './appo-store'
+import { decidePlacement } from './candidates'
+import { changeFeed } from './change-feed'
+import { InstanceBusy, type NewInstance, type StoredInstance } from './instance-store'
+import type { OperationParams, StoredOperation } from './operation-store'
+import type { PlacementSpec } from './placement'
+import { processLibrary } from './process-library'
+import type { Rollout } from './rollout'
+import { rolloutSteps } from './rollout'
+import { operationRunner } from './runner'
+import { operationSteps } from './steps'
+
+export interface LcmSettings {
+  /** How long an operation waits for its edge by default. */
+  edgeTimeoutMs: number
+  leaseMs: number
+  sweepMs: number
+  /** How often a wait looks again when no event woke it (edges on other replicas). */
+  pollMs: number
+  /** A folder of the operator's own process definitions, replacing the built-in ones by process id. */
+  processDir?: string
+}
+
+const TRANSITIONAL: InstanceStatus[] = ['INSTANTIATING', 'TERMINATING', 'STARTING', 'STOPPING']
+
+export interface CreateRequest {
+  appPkgId: string
+  instanceName: string
+  description: string
+  placement: PlacementSpec
+  parameters?: InstantiationParameters
+}
+
+export interface BatchItem {
+  appInstanceId: string
+  status: 'Accepted' | string
+  mecHost: string | null
+}
+
+/**
+ * The orchestrator (APPO): every lifecycle request becomes an operation record, answered at
+ * once, then run by its BPMN process. One unfinished operation holds an instance at a time.
+ * Both northbound APIs (EdgeGallery's /appo/v1 and ETSI's /app_lcm/v1) come through here.
+ */
+export async function lcmService(deps: {
+  store: Store
+  hub: SyncHub
+  log: Logger
+  settings: LcmSettings
+  /** Told about every operation as it ends (subscriptions, portals). */
+  onEnded?: (op: StoredOperation, instance: StoredInstance | undefined) => Promise<void>
+}) {
+  const { store, hub, log, settings } = deps
+  const appo: AppoStore = store.appo
+  const feed = changeFeed(settings.pollMs)
+  hub.onEvents(() => feed.notify())
+
+  async function ended(op: StoredOperation, problem: Problem | null) {
+    const instance = op.appInstanceId ? await appo.instances.get(op.appInstanceId) : undefined
+    if (instance && problem) {
+      if (TRANSITIONAL.includes(instance.status))
+        await appo.instances.move(instance.appInstanceId, 'FAILED', problem.detail)
+      const taskId = op.lcmOperation === 'CONFIGURE_RULES' ? op.params.ruleTaskId : op.operationId
+      if (taskId) await appo.ruleTasks.settle(taskId, instance.appInstanceId, 'FAILURE', problem.detail)
+    }
+    if (instance && (op.state === 'COMPLETED' || op.state === 'FAILED'))
+      await appo.instances.release(instance.appInstanceId, op.operationId)
+    await deps.onEnded?.(op, instance ?? undefined).catch((error) =>
+      log.warn('could not tell subscribers about an operation', {
+        operationId: op.operationId,
+        error: String(error),
+      }),
+    )
+  }
+
+  /** FAILED_TEMP (or never started) → FAILED: the instance is free again. */
+  async function fail(op: StoredOperation, detail?: string): Promise<StoredOperation> {
+    let current = op
+    if (current.state === 'STARTING' || current.state === 'PROCESSING') {
+      const problem = { type: 'about:blank', title: 'Not Run', status: 409, detail: detail ?? 'stopped before it ran' }
+      current = await appo.operations.move(op.operationId, 'FAILED_TEMP', problem)
+    }
+    const failed = await appo.operations.move(op.operationId, 'FAILED', current.error)
+    await ended(failed, failed.error ?? null)
+    return failed
+  }
+
+  async function planBatch(batch: StoredOperation) {
+    const children = await appo.operations.children(batch.operationId)
+    const unplaced: StoredInstance[] = []
+    for (const child of children) {
+      if (child.state !== 'STARTING' || !child.appInstanceId) continue
+      const instance = await appo.instances.get(child.appInstanceId)
+      if (instance && !instance.hostId) unplaced.push(instance)
+    }
+    const first = unplaced[0]
+    if (!first) return
+    const decision = await decidePlacement(store, batch.tenantId, first.appPkgId, first.placement, unplaced.length)
+    for (const [index, ip] of decision.chosen.entries()) {
+      await appo.instances.place((unplaced[index] as StoredInstance).appInstanceId, decision.hostOf(ip))
+    }
+  }
+
+  let runner: ReturnType<typeof operationRunner>
+  const steps = {
+    ...operationSteps({ store, hub, feed, edgeTimeoutMs: settings.edgeTimeoutMs }),
+    ...rolloutSteps({
+      appo,
+      run: (operationId) => runner.run(operationId),
+      planBatch,
+      fail: async (op, detail) => void (await fail(op, detail)),
+    }),
+  }
+  const processes = await processLibrary(Object.keys(steps), settings.processDir)
+  runner = operationRunner({ appo, processes, steps, log, settings, ended })
+
+  /** Records an operation on an instance and holds the instance for it; 409 when another holds it. */
+  async function operate(
+    tenantId: string,
+    appInstanceId: string,
+    kind: Exclude<OperationType, 'BATCH'>,
+    params: OperationParams,
+    options: { supersede?: boolean; precondition?: (instance: StoredInstance) => void } = {},
+  ): Promise<StoredOperation> {
+    const operationId = randomUUID()
+    let superseded: StoredOperation | undefined
+    const op = await appo.transaction(async (tx) => {
+      const instance = await tx.instances.get(appInstanceId, tenantId)
+      if (!instance) throw notFound(`app instance ${appInstanceId} not found in tenant ${tenantId}`)
+      if (instance.operationId && options.supersede) {
+        const holder = await tx.operations.get(instance.operationId)
+        if (holder?.state === 'FAILED_TEMP') {
+          superseded = await tx.operations.move(holder.operationId, 'FAILED', holder.error)
+          await tx.instances.release(appInstanceId, holder.operationId)
+        }
+      }
+      options.precondition?.(instance)
+      try {
+        await tx.instances.hold(appInstanceId, operationId)
+      } catch (error) {
+        if (error instanceof InstanceBusy) throw conflict(error.message)
+        throw error
+      }
+      return tx.operations.insert({ operationId, tenantId, appInstanceId, lcmOperation: kind, params })
+    })
+    if (superseded) await deps.onEnded?.(superseded, undefined).catch(() => undefined)
+    runner.start(op.operationId)
+    return op
+  }
+
+  async function newInstance(tenantId: string, request: CreateRequest): Promise<NewInstance> {
+    const found = await store.packages.get(tenantId, request.appPkgId)
+    if (!found) throw notFound(`package ${request.appPkgId} not found in tenant ${tenantId}`)
+    const { pkg } = found
+    if (pkg.onboardingState !== 'ONBOARDED')
+      throw conflict(`package ${pkg.appPkgId} is ${pkg.onboardingState}, not ONBOARDED`)
+    if (pkg.operationalState !== 'ENABLED') throw conflict(`package ${pkg.appPkgId} is DISABLED: enable it first`)
+    return {
+      appInstanceId: randomUUID(),
+      tenantId,
+      appPkgId: pkg.appPkgId,
+      appId: pkg.appId,
+      appDId: pkg.appDId,
+      appName: pkg.appName,
+      instanceName: request.instanceName,
+      description: request.description,
+      placement: request.placement,
+      parameters: request.parameters ?? {},
+    }
+  }
+
+  const statusIs =
+    (allowed: InstanceStatus[], what: string) =>
+    (instance: StoredInstance): void => {
+      if (!allowed.includes(instance.status))
+        throw conflict(
+          `app instance ${instance.appInstanceId} is ${instance.status}: ${what} needs ${allowed.join(' or ')}`,
+        )
+    }
+
+  return {
+    runner,
+    processes,
+    feed,
+
+    /** Records the instance, and a CREATE operation that places it. */
+    async create(tenantId: string, request: CreateRequest) {
+      const instance = await newInstance(tenantId, request)
+      const operationId = randomUUID()
+      const op = await appo.transaction(async (tx) => {
+        await tx.instances.insert(instance)
+        await tx.instances.hold(instance.appInstanceId, operationId)
+        return tx.operations.insert({
+          operationId,
+          tenantId,
+          appInstanceId: instance.appInstanceId,
+          lcmOperation: 'CREATE',
+          params: { placement: request.placement },
+        })
+      })
+      runner.start(op.operationId)
+      return { instance: (await appo.instances.get(instance.appInstanceId)) as StoredInstance, operation: op }
+    },
+
+    instantiate(tenantId: string, appInstanceId: string, params: OperationParams, supersede = false) {
+      return operate(tenantId, appInstanceId, 'INSTANTIATE', params, {
+        supersede,
+        precondition: statusIs(['NOT_INSTANTIATED', 'FAILED'], 'instantiate'),
+      })
+    },
+
+    terminate(tenantId: string, appInstanceId: string, params: OperationParams, supersede = false) {
+      return operate(tenantId, appInstanceId, 'TERMINATE', params, { supersede })
+    },
+
+    changeState(tenantId: string, appInstanceId: string, changeStateTo: 'STARTED' | 'STOPPED', timeoutMs?: number) {
+      return operate(
+        tenantId,
+        appInstanceId,
+        'OPERATE',
+        { changeStateTo, ...(timeoutMs ? { timeoutMs } : {}) },
+        {
+          precondition: statusIs(
+            [changeStateTo === 'STARTED' ? 'STOPPED' : 'STARTED'],
+            `changing the state to ${changeStateTo}`,
+          ),
+        },
+      )
+    },
+
+    /** A change of the rules, with its rule task (EdgeGallery's apprule task). */
+    async configureRules(tenantId: string, appInstanceId: string, params: OperationParams) {
+      const ruleTaskId = randomUUID()
+      const op = await operate(
+        tenantId,
+        appInstanceId,
+        'CONFIGURE_RULES',
+        { ...params, ruleTaskId },
+        { precondition: statusIs(['NOT_INSTANTIATED', 'STARTED', 'STOPPED'], 'configuring rules') },
+      )
+      await appo.ruleTasks.open({ taskId: ruleTaskId, tenantId, appInstanceId, operationId: op.operationId })
+      return { operation: op, ruleTaskId }
+    },
+
+    /**
+     * One BATCH operation over many instances: a child operation per instance, run as a staged
+     * rollout. `create` makes the instances first (placed by the batch's first step); an instance
+     * that is busy or missing is reported per item and left out.
+     */
+    async batch(
+      tenantId: string,
+      kind: Exclude<OperationType, 'BATCH'>,
+      entries: { appInstanceId: string; params: OperationParams }[],
+      rollout: Rollout,
+      create: CreateRequest[] = [],
+    ): Promise<{ operation: StoredOperation; items: BatchItem[] }> {
+      const made = await Promise.all(create.map((request) => newInstance(tenantId, request)))
+      const all = [...made.map((instance) => ({ appInstanceId: instance.appInstanceId, params: {} })), ...entries]
+      const batchId = randomUUID()
+      const result = await appo.transaction(async (tx) => {
+        for (const instance of made) await tx.instances.insert(instance)
+        const operation = await tx.operations.insert({
+          operationId: batchId,
+          tenantId,
+          appInstanceId: null,
+          lcmOperation: 'BATCH',
+          params: { batchOf: kind, rollout },
+        })
+        const items: BatchItem[] = []
+        for (const entry of all) {
+          const instance = await tx.instances.get(entry.appInstanceId, tenantId)
+          if (!instance) {
+            items.push({ appInstanceId: entry.appInstanceId, status: 'not found in this tenant', mecHost: null })
+            continue
+          }
+          const operationId = randomUUID()
+          try {
+            if (kind === 'INSTANTIATE') statusIs(['NOT_INSTANTIATED', 'FAILED'], 'instantiate')(instance)
+            await tx.instances.hold(instance.appInstanceId, operationId)
+          } catch (error) {
+            items.push({
+              appInstanceId: instance.appInstanceId,
+              status: (error as Error).message,
+              mecHost: instance.mechostIp,
+            })
+            continue
+          }
+          await tx.operations.insert({
+            operationId,
+            tenantId,
+            appInstanceId: instance.appInstanceId,
+            parentId: batchId,
+            lcmOperation: kind,
+            params: { ...entry.params, ...(rollout.hostTimeoutMs ? { timeoutMs: rollout.hostTimeoutMs } : {}) },
+          })
+          items.push({ appInstanceId: instance.appInstanceId, status: 'Accepted', mecHost: instance.mechostIp })
+        }
+        if (!items.some((item) => item.status === 'Accepted'))
+          throw conflict(
+            `no instance of the batch can be run: ${items.map((item) => `${item.appInstanceId}: ${item.status}`).join('; ')}`,
+          )
+        return { operation, items }
+      })
+      runner.start(batchId)
+      return result
+    },
+
+    /** How many hosts a placement would use, one instance each (a batch without a count). */
+    async everyFittingHost(tenantId: string, appPkgId: string, spec: PlacementSpec): Promise<number> {
+      const wide = await decidePlacement(store, tenantId, appPkgId, { ...spec, maxPerHost: 1 }, 100_000)
+      return wide.chosen.length
+    },
+
+    explain: (tenantId: string, appPkgId: string, spec: PlacementSpec, count: number) =>
+      decidePlacement(store, tenantId, appPkgId, spec, count),
+
+    async retry(op: StoredOperation): Promise<StoredOperation> {
+      if (op.state !== 'FAILED_TEMP')
+        throw conflict(`operation ${op.operationId} is ${op.state}; only FAILED_TEMP can be retried`)
+      const retried = await appo.operations.retry(op.operationId)
+      runner.start(op.operationId)
+      return retried
+    },
+
+    async fail(op: StoredOperation): Promise<StoredOperation> {
+      if (op.state !== 'FAILED_TEMP')
+        throw conflict(`operation ${op.operationId} is ${op.state}; only FAILED_TEMP can be failed`)
+      return fail(op)
+    },
+
+    /** A running operation stops at its next wait (FAILED_TEMP); a FAILED_TEMP one becomes FAILED. */
+    async cancel(op: StoredOperation): Promise<StoredOperation> {
+      if (op.state === 'COMPLETED' || op.state === 'FAILED')
+        throw conflict(`operation ${op.operationId} is ${op.state} already`)
+      if (op.state === 'FAILED_TEMP') return fail(op)
+      await appo.operations.requestCancel(op.operationId)
+      runner.interrupt(op.operationId)
+      return (await appo.operations.get(op.operationId)) as StoredOperation
+    },
+
+    start: () => runner.resume(),
+    close: () => runner.close(),
+  }
+}
+export type LcmService = Awaited<ReturnType<typeof lcmService>>

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { Problem } from '@mecm/protocol'
+import { ApiError, type Logger } from '@mecm/runtime'
+import { Engine } from 'bpmn-engine'
+import type { AppoStore } from './appo-store'
+import type { StoredOperation } from './operation-store'
+import type { ProcessLibrary } from './process-library'
+
+/** A step ended the operation: FAILED_TEMP (retry, fail or cancel), or FAILED when `final`. */
+export class StepFailed extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly final = false,
+  ) {
+    super(problem.detail)
+  }
+}
+
+export const stepFailed = (status: number, title: string, detail: string, final = false) =>
+  new StepFailed({ type: 'about:blank', title, status, detail }, final)
+
+function problemOf(error: unknown): { problem: Problem; final: boolean } {
+  if (error instanceof StepFailed) return { problem: error.problem, final: error.final }
+  if (error instanceof ApiError)
+    return {
+      problem: { type: 'about:blank', title: error.title, status: error.status, detail: error.message },
+      final: false,
+    }
+  return {
+    problem: {
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: String((error as Error)?.message ?? error),
+    },
+    final: false,
+  }
+}
+
+/**
+ * One step of a process, called with the operation as it is now. A step may run twice (after a
+ * crash between doing its work and the save), so each one checks what is done before doing it.
+ */
+export type Step = (op: StoredOperation, signal: AbortSignal) => Promise<void>
+
+export interface RunnerSettings {
+  /** How long a replica's claim on an operation lasts without renewal. */
+  leaseMs: number
+  /** How often to look for operations nobody runs (a replica died, or this one restarted). */
+  sweepMs: number
+}
+
+/**
+ * Runs operations as BPMN processes (bpmn-engine). The engine state is saved after every step,
+ * so an operation whose center died resumes from its last saved step: on this replica's next
+ * start, or on another replica once the lease of the dead one ran out.
+ */
+export function operationRunner(deps: {
+  appo: AppoStore
+  processes: ProcessLibrary
+  steps: Record<string, Step>
+  log: Logger
+  settings: RunnerSettings
+  /** Called when an operation ends (COMPLETED, FAILED_TEMP or FAILED): instance status, notifications. */
+  ended(op: StoredOperation, problem: Problem | null): Promise<void>
+}) {
+  const { appo, processes, steps, log, settings } = deps
+  const owner = randomUUID()
+  const running = new Map<string, Promise<StoredOperation>>()
+  const aborts = new Map<string, AbortController>()
+  const events = new EventEmitter()
+  let closed = false
+
+  async function execute(operationId: string): Promise<StoredOperation> {
+    if (!(await appo.operations.claim(operationId, owner, settings.leaseMs)))
+      return (await appo.operations.get(operationId)) as StoredOperation
+    let op = (await appo.operations.get(operationId)) as StoredOperation
+    if (op.state === 'STARTING') op = await appo.operations.move(operationId, 'PROCESSING')
+    const abort = new AbortController()
+    aborts.set(operationId, abort)
+    const services = Object.fromEntries(
+      Object.entries(steps).map(([name, step]) => [
+        name,
+        (_context: unknown, callback: (error: unknown, result?: unknown) => void) => {
+          appo.operations
+            .get(operationId)
+            .then((current) => step(current as StoredOperation, abort.signal))
+            .then(
+              () => callback(null),
+              (error) => callback(error),
+            )
+        },
+      ]),
+    )
+    const engine = new Engine({ name: operationId, source: processes.source(op.lcmOperation), services })
+    const listener = new EventEmitter()
+    let saving = Promise.resolve()
+    listener.on('activity.end', () => {
+      saving = saving
+        .then(async () => appo.operations.saveEngine(operationId, JSON.stringify(await engine.getState())))
+        .catch((error) => log.warn('could not save an operation step', { operationId, error: String(error) }))
+    })
+    const outcome = new Promise<void>((resolve, reject) => {
+      engine.once('end', () => resolve())
+      engine.once('error', (error: unknown) => reject(error))
+    })
+    try {
+      if (op.engineState) {
+        engine.recover(JSON.parse(op.engineState))
+        await engine.resume({ listener })
+      } else {
+        await engine.execute({ listener, variables: { operationId } })
+      }
+      await outcome
+      await saving
+      return await end(operationId, null)
+    } catch (error) {
+      // the engine stopped itself at the error; its last saved step is where a resume starts
+      await saving
+      if (closed) return (await appo.operations.get(operationId)) as StoredOperation
+      return await end(operationId, error)
+    } finally {
+      aborts.delete(operationId)
+    }
+  }
+
+  async function end(operationId: string, error: unknown): Promise<StoredOperation> {
+    const failure = error === null ? null : problemOf(error)
+    if (failure && failure.problem.status >= 500)
+      log.warn('an operation step failed', { operationId, detail: failure.problem.detail })
+    const to = failure === null ? 'COMPLETED' : failure.final ? 'FAILED' : 'FAILED_TEMP'
+    const op = await appo.operations.move(operationId, to, failure?.problem ?? null)
+    await deps.ended(op, failure?.problem ?? null)
+    events.emit('ended', op)
+    return op
+  }
+
+  /** Runs (or resumes) an operation; the same promise for a run in progress here. */
+  function run(operationId: string): Promise<StoredOperation> {
+    const current = running.get(operationId)
+    if (current) return current
+    const started = execute(operationId).finally(() => running.delete(operationId))
+    running.set(operationId, started)
+    return started
+  }
+
+  async function sweep() {
+    if (closed) return
+    await appo.operations.renew(owner, settings.leaseMs)
+    for (const operationId of await appo.operations.orphaned()) {
+      if (!running.has(operationId)) {
+        log.info('resuming an unfinished operation', { operationId })
+        void run(operationId).catch((error) =>
+          log.error('an operation could not run', { operationId, error: String(error) }),
+        )
+      }
+    }
+  }
+  let timer: NodeJS.Timeout | undefined
+
+  return {
+    owner,
+    run,
+    /** Starts an operation in the background: the request that made it has answered already. */
+    start(operationId: string): void {
+      void run(operationId).catch((error) =>
+        log.error('an operation could not run', { operationId, error: String(error) }),
+      )
+    },
+    /** Stops a running operation's current wait (cancel): its step ends with the reason. */
+    interrupt(operationId: string): boolean {
+      const abort = aborts.get(operationId)
+      abort?.abort()
+      return abort !== undefined
+    },
+    /** Resolves when the operation ends in this process (tests and batch children). */
+    ended(operationId: string): Promise<StoredOperation> {
+      return new Promise((resolve) => {
+        const listen = (op: StoredOperation) => {
+          if (op.operationId !== operationId) return
+          events.off('ended', listen)
+          resolve(op)
+        }
+        events.on('ended', listen)
+      })
+    },
+    /** Resumes what is unfinished now, and keeps looking (and renewing this replica's leases). */
+    async resume(): Promise<void> {
+      await sweep()
+      timer = setInterval(
+        () => void sweep().catch((error) => log.warn('operation sweep failed', { error: String(error) })),
+        settings.sweepMs,
+      )
+      timer.unref()
+    },
+    /** Stops running; unfinished operations keep their saved state and are resumed by the next start. */
+    async close(): Promise<void> {
+      closed = true
+      clearInterval(timer)
+      for (const abort of aborts.values()) abort.abort()
+      await Promise.allSettled([...running.values()])
+      await appo.operations.releaseLeases(owner)
+    },
+  }
+}
+export type OperationRunner = ReturnType<typeof operationRunner>
