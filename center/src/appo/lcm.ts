@@ -98,11 +98,18 @@ export async function lcmService(deps: {
       const instance = await appo.instances.get(child.appInstanceId)
       if (instance && !instance.hostId) unplaced.push(instance)
     }
-    const first = unplaced[0]
-    if (!first) return
-    const decision = await decidePlacement(store, batch.tenantId, first.appPkgId, first.placement, unplaced.length)
-    for (const [index, ip] of decision.chosen.entries()) {
-      await appo.instances.place((unplaced[index] as StoredInstance).appInstanceId, decision.hostOf(ip))
+    // instances asking for the same placement are placed together (spread and pack see them all)
+    const groups = new Map<string, StoredInstance[]>()
+    for (const instance of unplaced) {
+      const key = `${instance.appPkgId} ${JSON.stringify(instance.placement)}`
+      groups.set(key, [...(groups.get(key) ?? []), instance])
+    }
+    for (const group of groups.values()) {
+      const first = group[0] as StoredInstance
+      const decision = await decidePlacement(store, batch.tenantId, first.appPkgId, first.placement, group.length)
+      for (const [index, ip] of decision.chosen.entries()) {
+        await appo.instances.place((group[index] as StoredInstance).appInstanceId, decision.hostOf(ip))
+      }
     }
   }
 
@@ -272,7 +279,7 @@ export async function lcmService(deps: {
           params: { batchOf: kind, rollout },
         })
         const items: BatchItem[] = []
-        for (const entry of all) {
+        for (const [position, entry] of all.entries()) {
           const instance = await tx.instances.get(entry.appInstanceId, tenantId)
           if (!instance) {
             items.push({ appInstanceId: entry.appInstanceId, status: 'not found in this tenant', mecHost: null })
@@ -295,6 +302,7 @@ export async function lcmService(deps: {
             tenantId,
             appInstanceId: instance.appInstanceId,
             parentId: batchId,
+            position,
             lcmOperation: kind,
             params: { ...entry.params, ...(rollout.hostTimeoutMs ? { timeoutMs: rollout.hostTimeoutMs } : {}) },
           })

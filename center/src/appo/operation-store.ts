@@ -110,16 +110,28 @@ export function operationStore(sql: Sql) {
       tenantId: string
       appInstanceId: string | null
       parentId?: string | null
+      /** A child's place in its batch: stages follow this order. */
+      position?: number
       lcmOperation: OperationType
       params: OperationParams
     }): Promise<StoredOperation> {
       const at = now()
       await sql.run(
-        `INSERT INTO lcm_operations (operation_id, tenant_id, app_instance_id, parent_id, lcm_operation, state, params,
+        `INSERT INTO lcm_operations (operation_id, tenant_id, app_instance_id, parent_id, position, lcm_operation, state, params,
            engine_state, error, edge_outcome, edge_error, issued_attempt, attempts, cancel_pending, lease_owner, lease_until,
            start_time, state_entered_time)
-         VALUES (?, ?, ?, ?, ?, 'STARTING', ?, NULL, NULL, NULL, NULL, 0, 1, 0, NULL, NULL, ?, ?)`,
-        [op.operationId, op.tenantId, op.appInstanceId, op.parentId ?? null, op.lcmOperation, json(op.params), at, at],
+         VALUES (?, ?, ?, ?, ?, ?, 'STARTING', ?, NULL, NULL, NULL, NULL, 0, 1, 0, NULL, NULL, ?, ?)`,
+        [
+          op.operationId,
+          op.tenantId,
+          op.appInstanceId,
+          op.parentId ?? null,
+          op.position ?? 0,
+          op.lcmOperation,
+          json(op.params),
+          at,
+          at,
+        ],
       )
       return (await this.get(op.operationId)) as StoredOperation
     },
@@ -146,10 +158,9 @@ export function operationStore(sql: Sql) {
     },
 
     async children(parentId: string): Promise<StoredOperation[]> {
-      const rows = await sql.all<OperationRow>(
-        'SELECT * FROM lcm_operations WHERE parent_id = ? ORDER BY start_time, operation_id',
-        [parentId],
-      )
+      const rows = await sql.all<OperationRow>('SELECT * FROM lcm_operations WHERE parent_id = ? ORDER BY position', [
+        parentId,
+      ])
       return rows.map(toOperation)
     },
 

@@ -94,6 +94,7 @@ export function rolloutSteps(deps: {
           tenantId: batch.tenantId,
           appInstanceId: instance.appInstanceId,
           parentId: batch.operationId,
+          position: children.length + undo.length,
           lcmOperation: reverse.kind,
           params: { ...reverse.params, rollbackOf: child.operationId, timeoutMs: rollout.hostTimeoutMs },
         })

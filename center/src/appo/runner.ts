@@ -20,7 +20,11 @@ export class StepFailed extends Error {
 export const stepFailed = (status: number, title: string, detail: string, final = false) =>
   new StepFailed({ type: 'about:blank', title, status, detail }, final)
 
-function problemOf(error: unknown): { problem: Problem; final: boolean } {
+function problemOf(thrown: unknown): { problem: Problem; final: boolean } {
+  // the engine wraps what a step threw
+  let error = thrown
+  while (error instanceof Error && !(error instanceof StepFailed) && !(error instanceof ApiError) && 'inner' in error)
+    error = error.inner
   if (error instanceof StepFailed) return { problem: error.problem, final: error.final }
   if (error instanceof ApiError)
     return {
@@ -129,8 +133,9 @@ export function operationRunner(deps: {
     const failure = error === null ? null : problemOf(error)
     if (failure && failure.problem.status >= 500)
       log.warn('an operation step failed', { operationId, detail: failure.problem.detail })
-    const to = failure === null ? 'COMPLETED' : failure.final ? 'FAILED' : 'FAILED_TEMP'
-    const op = await appo.operations.move(operationId, to, failure?.problem ?? null)
+    let op = await appo.operations.move(operationId, failure ? 'FAILED_TEMP' : 'COMPLETED', failure?.problem ?? null)
+    // a failure no retry can mend goes on to FAILED at once
+    if (failure?.final) op = await appo.operations.move(operationId, 'FAILED', failure.problem)
     await deps.ended(op, failure?.problem ?? null)
     events.emit('ended', op)
     return op

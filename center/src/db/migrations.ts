@@ -284,6 +284,7 @@ export const migrations: readonly Migration[] = [
         tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
         app_instance_id TEXT,
         parent_id TEXT,
+        position INTEGER NOT NULL,
         lcm_operation TEXT NOT NULL,
         state TEXT NOT NULL,
         params TEXT NOT NULL,
@@ -301,7 +302,7 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX lcm_operations_tenant ON lcm_operations (tenant_id, start_time, operation_id);
       CREATE INDEX lcm_operations_state ON lcm_operations (state, lease_until);
-      CREATE INDEX lcm_operations_parent ON lcm_operations (parent_id);
+      CREATE INDEX lcm_operations_parent ON lcm_operations (parent_id, position);
       CREATE INDEX lcm_operations_instance ON lcm_operations (app_instance_id, start_time);
       CREATE TABLE rule_tasks (
         task_id TEXT PRIMARY KEY,

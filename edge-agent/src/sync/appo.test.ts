@@ -1,4 +1,5 @@
 import { dialects } from '@mecm/center/testing'
+import { examples } from '@mecm/protocol/examples'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../testing/apps'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
@@ -69,5 +70,132 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(await settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
     expect((await fleet.call('GET', appo(`/app_instance_infos/${id}`))).status).toBe(404)
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
+  })
+})
+
+describe('orchestration: placement and staged rollouts over three edges', () => {
+  let fleet: TestFleet
+  let edges: Awaited<ReturnType<TestFleet['edge']>>[]
+  let appPkgId: string
+  beforeAll(async () => {
+    fleet = await testFleet('sqlite')
+    edges = [await fleet.edge(), await fleet.edge(), await fleet.edge()]
+    for (const [index, edge] of edges.entries()) {
+      const labelled = await fleet.call('PUT', fleet.hostPath(edge.ip), {
+        ...examples.mecHostInput,
+        mechostIp: edge.ip,
+        mechostName: `edge-${index}`,
+        vim: 'exec',
+        labels: { zone: index < 2 ? 'north' : 'south' },
+      })
+      expect(labelled.status).toBe(200)
+    }
+    appPkgId = await fleet.onboardHello()
+  }, 120_000)
+  afterAll(() => fleet.close())
+
+  const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
+  const settled = async (operationId: string) => {
+    // biome-ignore lint/suspicious/noExplicitAny: the view is read field by field
+    let body: any
+    await vi.waitFor(async () => {
+      body = (await fleet.call('GET', appo(`/operations/${operationId}`))).body
+      expect(['COMPLETED', 'FAILED_TEMP', 'FAILED'], JSON.stringify(body)).toContain(body.operationState)
+    }, WAIT)
+    return body
+  }
+  const instantiateAll = async (ids: string[], rollout: object = {}) => {
+    const ports = await Promise.all(ids.map(() => freePort()))
+    const reply = await fleet.call('POST', appo('/app_instances/batch_instantiate'), {
+      instantiationParameters: ids.map((appInstanceId, index) => ({
+        appInstanceId,
+        parameters: { PORT: String(ports[index]) },
+      })),
+      rollout,
+    })
+    expect(reply.status).toBe(202)
+    return { operationId: reply.body.operationId as string, ports }
+  }
+
+  it('explains a placement: the hosts kept, the ones dropped and why', async () => {
+    const explained = await fleet.call('POST', appo('/placement/explain'), {
+      appPackageId: appPkgId,
+      placement: { labelSelector: 'zone=north' },
+      count: 2,
+    })
+    expect(explained.status).toBe(200)
+    expect([...explained.body.chosen].sort()).toEqual([edges[0]?.ip, edges[1]?.ip].sort())
+    const south = explained.body.decisions.find((d: { mechostIp: string }) => d.mechostIp === edges[2]?.ip)
+    expect(south).toMatchObject({ kept: false })
+    expect(south.reasons.join(' ')).toContain('zone=north')
+    const bad = await fleet.call('POST', appo('/placement/explain'), {
+      appPackageId: appPkgId,
+      placement: { labelSelector: 'zone in (north' },
+    })
+    expect(bad.status).toBe(400)
+  })
+
+  it('batch-creates by a label selector, one instance on every matching host, and deploys them in parallel', async () => {
+    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+      appPackageId: appPkgId,
+      appName: 'north',
+      placement: { labelSelector: 'zone=north' },
+    })
+    expect(created.status).toBe(202)
+    expect(created.body.response).toHaveLength(2)
+    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    const ids = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
+    const infos = await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))
+    expect(infos.body.response.map((info: { mecHost: string }) => info.mecHost).sort()).toEqual(
+      [edges[0]?.ip, edges[1]?.ip].sort(),
+    )
+    const { operationId, ports } = await instantiateAll(ids, { concurrency: 2 })
+    const batch = await settled(operationId)
+    expect(batch).toMatchObject({ operationState: 'COMPLETED', batchOf: 'INSTANTIATE' })
+    expect(Object.keys(batch.hosts).sort()).toEqual([edges[0]?.ip, edges[1]?.ip].sort())
+    for (const port of ports) expect((await fetch(`http://127.0.0.1:${port}/`)).ok).toBe(true)
+
+    const terminated = await fleet.call('POST', appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
+    expect((await settled(terminated.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))).body.response).toEqual([])
+  })
+
+  it('aborts a staged rollout at the stage whose edge is offline, skips the rest, and rolls back what it deployed', async () => {
+    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+      appPackageId: appPkgId,
+      appName: 'staged',
+      mecHost: edges.map((edge) => edge.ip),
+    })
+    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
+    // the second host goes away: its stage cannot finish
+    await edges[1]?.stop()
+    await vi.waitFor(async () => expect(await fleet.statusOf(edges[1]?.ip as string)).toBe('OFFLINE'), WAIT)
+    const { operationId, ports } = await instantiateAll(ids, {
+      stageSize: 1,
+      hostTimeoutMs: 2000,
+      rollback: true,
+    })
+    const batch = await settled(operationId)
+    expect(batch.operationState, JSON.stringify(batch)).toBe('FAILED')
+    expect(batch.error.title).toBe('Rollout Aborted')
+    expect(batch.error.detail).toContain('stage 2')
+    const byInstance = (id: string) =>
+      batch.items.filter((item: { appInstanceId: string; rollbackOf: string | null }) => item.appInstanceId === id)
+    // stage 1 went through and was rolled back; stage 2 timed out; stage 3 never started
+    expect(
+      byInstance(ids[0] as string)
+        .map((item: { lcmOperation: string }) => item.lcmOperation)
+        .sort(),
+    ).toEqual(['INSTANTIATE', 'TERMINATE'])
+    expect(byInstance(ids[1] as string)[0].error).toContain('did not report')
+    expect(byInstance(ids[2] as string)).toEqual([
+      expect.objectContaining({ operationState: 'FAILED', error: expect.stringContaining('not started') }),
+    ])
+    await expect(fetch(`http://127.0.0.1:${ports[0]}/`)).rejects.toThrow()
+    await expect(fetch(`http://127.0.0.1:${ports[2]}/`)).rejects.toThrow()
+    const first = await fleet.call('GET', appo(`/app_instance_infos/${ids[0]}`))
+    expect(first.body.response).toMatchObject({ status: 'NOT_INSTANTIATED', operationId: null })
+    expect(batch.hosts[edges[0]?.ip as string]).toMatchObject({ COMPLETED: 2 })
   })
 })
