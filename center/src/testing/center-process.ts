@@ -60,5 +60,5 @@ export async function signedInAdmin(center: () => { url: string }) {
   const token = (await call('POST', '/auth/v1/login', { username: 'admin', password: ADMIN_PASSWORD })).accessToken
   const as = (method: string, path: string, body?: unknown) => call(method, path, body, token)
   const hosts = `/inventory/v1/tenants/${(await as('GET', '/auth/v1/me')).tenantId}/mechosts`
-  return { as, hosts }
+  return { as, hosts, token }
 }
