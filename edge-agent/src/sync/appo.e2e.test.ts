@@ -32,7 +32,7 @@ describe('orchestration end to end: a center and three agents as processes', () 
     const admin = await signedInAdmin(() => state.center)
     const tenant = admin.hosts.split('/')[4] as string
     const appo = (path: string) => `/appo/v1/tenants/${tenant}${path}`
-    const agents = []
+    const agents: (Awaited<ReturnType<typeof agentProcess>> & { ip: string })[] = []
     for (const [index, zone] of ['north', 'north', 'south'].entries()) {
       const ip = `10.40.0.${index + 1}`
       const host = await admin.as('POST', admin.hosts, {
