@@ -22,7 +22,7 @@ async function problemsOf(processId: string, source: string, steps: readonly str
   if (!new RegExp(`<(?:bpmn:)?process\\b[^>]*\\bid="${processId}"`).test(source))
     problems.push(`it has no process with id "${processId}"`)
   for (const task of source.match(/<(?:bpmn:)?serviceTask\b[^>]*>/g) ?? []) {
-    const step = /implementation="\$\{environment\.services\.([A-Za-z0-9_]+)\}"/.exec(task)?.[1]
+    const step = [...task.matchAll(STEP)][0]?.[1]
     if (!step) problems.push(`service task ${task} names no step: use implementation="\${environment.services.STEP}"`)
     else if (!steps.includes(step)) problems.push(`unknown step "${step}"; the steps are ${steps.join(', ')}`)
   }
@@ -68,7 +68,9 @@ export async function processLibrary(steps: readonly string[], customDir?: strin
     },
     /** The steps each process runs, in document order (for the docs and the explain views). */
     steps(type: OperationType): string[] {
-      return [...this.source(type).matchAll(STEP)].map((match) => match[1] as string)
+      return (this.source(type).match(/<(?:bpmn:)?serviceTask\b[^>]*>/g) ?? []).flatMap((task) =>
+        [...task.matchAll(STEP)].map((match) => match[1] as string),
+      )
     },
   }
 }

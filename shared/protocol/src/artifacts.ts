@@ -23,6 +23,12 @@ const RelativePath = z
   .refine((path) => !path.startsWith('/') && !path.split('/').includes('..'), 'must be a path inside the package')
 
 /** How the exec plugin runs an app as supervised local processes. */
+/** A port number, or `${NAME}`: the value of the app's variable NAME (a parameter may set it at deploy). */
+const CheckPort = z.union([
+  z.number().int().min(1).max(65535),
+  z.string().regex(/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/, 'must be a port number or ${VARIABLE}'),
+])
+
 export const ExecDescriptor = z.object({
   command: z.string().min(1).max(1024),
   args: z.array(z.string().max(4096)).max(256).default([]),
@@ -35,10 +41,8 @@ export const ExecDescriptor = z.object({
   restart: z.enum(['always', 'on-failure', 'never']).default('on-failure'),
   healthCheck: z
     .object({
-      http: z
-        .object({ port: z.number().int().min(1).max(65535), path: z.string().startsWith('/').default('/') })
-        .optional(),
-      tcp: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
+      http: z.object({ port: CheckPort, path: z.string().startsWith('/').default('/') }).optional(),
+      tcp: z.object({ port: CheckPort }).optional(),
       intervalSeconds: z.number().min(0.1).default(5),
       timeoutSeconds: z.number().min(0.1).max(30).default(2),
     })

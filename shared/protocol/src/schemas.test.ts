@@ -133,9 +133,11 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
         healthCheck: { http: { port: 8080 } },
       },
       { command: './run.sh' },
+      { command: 'node', healthCheck: { tcp: { port: '${PORT}' } } },
     ],
     invalid: [
       { command: '' },
+      { command: 'x', healthCheck: { http: { port: '8080' } } },
       { command: 'x', workingDir: '../outside' },
       { command: 'x', env: { 'BAD-NAME': '1' } },
       { command: 'x', healthCheck: { http: { port: 1 }, tcp: { port: 1 } } },

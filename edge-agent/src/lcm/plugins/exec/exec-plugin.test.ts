@@ -59,6 +59,25 @@ describe('the exec plugin', () => {
     await plugin.terminate(id)
   })
 
+  it('checks the health on the port a parameter gives (${PORT} in the descriptor)', async () => {
+    const app = await spec()
+    const port = await freePort()
+    const moved = {
+      ...app,
+      instance: { ...app.instance, parameters: { ...app.instance.parameters, PORT: String(port) } },
+      exec: ExecDescriptor.parse({ ...app.exec, healthCheck: { http: { port: '${PORT}', path: '/healthz' } } }),
+    }
+    const id = moved.instance.appInstanceId
+    await plugin.instantiate(moved)
+    await vi.waitFor(async () => expect((await plugin.observe(id, moved)).healthy).toBe(true), {
+      timeout: 20_000,
+      interval: 100,
+    })
+    const elsewhere = { ...moved, instance: { ...moved.instance, parameters: { PORT: String(await freePort()) } } }
+    expect((await plugin.observe(id, elsewhere)).healthy).toBe(false)
+    await plugin.terminate(id)
+  })
+
   it('does nothing when asked to run an instance that runs', async () => {
     const app = await spec()
     const id = app.instance.appInstanceId

@@ -29,11 +29,24 @@ export interface ExecPluginOptions {
   keepLogs?: number
 }
 
-async function healthy(check: NonNullable<ExecDescriptor['healthCheck']>): Promise<boolean> {
+/** The variables an app runs with: its descriptor's, then its parameters, then what the agent injects. */
+function appEnv(spec: RunSpec): Record<string, string> {
+  return { ...spec.exec?.env, ...spec.instance.parameters, ...spec.env }
+}
+
+/** A health check's port: a number, or `${NAME}` read from the app's variables. */
+function portOf(port: number | string, env: Record<string, string>): number {
+  return typeof port === 'number' ? port : Number(env[port.slice(2, -1)] ?? 0)
+}
+
+async function healthy(
+  check: NonNullable<ExecDescriptor['healthCheck']>,
+  env: Record<string, string>,
+): Promise<boolean> {
   const timeout = check.timeoutSeconds * 1000
   if (check.http) {
     try {
-      const response = await fetch(`http://127.0.0.1:${check.http.port}${check.http.path}`, {
+      const response = await fetch(`http://127.0.0.1:${portOf(check.http.port, env)}${check.http.path}`, {
         signal: AbortSignal.timeout(timeout),
       })
       await response.arrayBuffer()
@@ -42,7 +55,7 @@ async function healthy(check: NonNullable<ExecDescriptor['healthCheck']>): Promi
       return false
     }
   }
-  const port = check.tcp?.port ?? 0
+  const port = portOf(check.tcp?.port ?? 0, env)
   return new Promise((done) => {
     const socket = connect({ host: '127.0.0.1', port, timeout })
     socket.once('connect', () => {
@@ -127,9 +140,7 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
         cwd,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
-          ...exec.env,
-          ...spec.instance.parameters,
-          ...spec.env,
+          ...appEnv(spec),
           [MARKER]: id,
         },
         detached: true,
@@ -199,7 +210,7 @@ export function execPlugin(options: ExecPluginOptions): Plugin & { rotateLogs(ap
       if (!isAlive(record))
         return { state: 'exited', healthy: false, detail: `process ${record.pid} has exited; see its log` }
       const check = spec?.exec?.healthCheck
-      const ok = check ? await healthy(check) : true
+      const ok = check && spec ? await healthy(check, appEnv(spec)) : true
       return { state: 'running', healthy: ok, detail: `pid ${record.pid}${ok ? '' : ', health check failing'}` }
     },
 
