@@ -15,7 +15,11 @@ describe('the example packages', () => {
 
     const exec = await read('hello-exec')
     expect(exec.appClass).toBe('exec')
-    expect(exec.exec).toMatchObject({ command: 'node', args: ['server.js'], healthCheck: { http: { port: '${PORT}' } } })
+    expect(exec.exec).toMatchObject({
+      command: 'node',
+      args: ['server.js'],
+      healthCheck: { http: { port: '${PORT}' } },
+    })
     expect(exec.appd.appServiceProduced).toEqual([
       { serName: 'hello', version: '1.0', dnsRuleIdList: [], trafficRuleIdList: [] },
     ])
