@@ -9,7 +9,8 @@
  *     (PUT .../mechosts/{ip}/instances/{id}, no operation) until the edge reports it STARTED;
  *   - a 100-instance batch across the 10 edges: batch_create (spread, 10 per edge), then
  *     batch_instantiate with the default rollout (one stage, 20 at a time), until the batch is
- *     COMPLETED; then batch_terminate.
+ *     COMPLETED; then batch_terminate. The baseline, in the same run, is the same 100 instances
+ *     set directly on their hosts at once (no operations) until all are STARTED.
  *
  *   npm run bench:appo
  */
@@ -152,6 +153,34 @@ try {
   const gone = await as('POST', appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
   await finished(gone.operationId)
   console.log(`batch_terminate of ${BATCH}: ${((performance.now() - terminating) / 1000).toFixed(2)} s`)
+
+  // baseline: the same 100 instances set directly on their hosts, all at once, until all STARTED
+  const directStarted = performance.now()
+  const direct100 = await Promise.all(
+    Array.from({ length: BATCH }, async (_, i) => {
+      const ip = ips[i % EDGES] as string
+      const id = randomUUID()
+      await as('PUT', `${hosts}/${ip}/instances/${id}`, {
+        appPkgId,
+        targetState: 'STARTED',
+        parameters: { PORT: String(await freePort()) },
+      })
+      return { ip, id }
+    }),
+  )
+  for (;;) {
+    const lists = await Promise.all(ips.map((ip) => as('GET', `${hosts}/${ip}/instances`)))
+    const up = lists.flat().filter((one: { observed?: { status: string } }) => one.observed?.status === 'STARTED')
+    if (up.length >= BATCH) break
+    await delay(20)
+  }
+  const directSeconds = (performance.now() - directStarted) / 1000
+  console.log(
+    `baseline, the same ${BATCH} instances set directly on their hosts (no operations) until all STARTED: ` +
+      `${directSeconds.toFixed(2)} s (batch_instantiate took ${((running - placed) / 1000 / directSeconds).toFixed(2)}× that)`,
+  )
+  for (const { ip, id } of direct100)
+    await as('PUT', `${hosts}/${ip}/instances/${id}`, { appPkgId, targetState: 'NOT_INSTANTIATED' })
 } finally {
   for (const agent of agents) await agent.close().catch(() => undefined)
   await center.kill()

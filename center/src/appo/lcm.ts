@@ -119,6 +119,7 @@ export async function lcmService(deps: {
     ...rolloutSteps({
       appo,
       run: (operationId) => runner.run(operationId),
+      pause: () => feed.next(),
       planBatch,
       fail: async (op, detail) => void (await fail(op, detail)),
     }),

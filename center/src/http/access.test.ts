@@ -21,6 +21,10 @@ function pathOf(route: AnyRoute, tenantId: string): string {
     digest: examples.digest,
     subscriptionId: examples.operationId,
     vim: 'kubernetes',
+    taskId: examples.operationId,
+    operationId: examples.operationId,
+    appId: examples.appPkgId,
+    capabilityId: 'a-service',
   }
   return route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const value = values[name]

@@ -198,4 +198,29 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     expect(first.body.response).toMatchObject({ status: 'NOT_INSTANTIATED', operationId: null })
     expect(batch.hosts[edges[0]?.ip as string]).toMatchObject({ COMPLETED: 2 })
   })
+
+  it('completes a rollout whose stages meet their success threshold, showing the failure it tolerated', async () => {
+    // edges[1] is offline since the test before
+    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+      appPackageId: appPkgId,
+      appName: 'tolerant',
+      mecHost: [edges[0]?.ip, edges[1]?.ip],
+    })
+    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
+    const { operationId, ports } = await instantiateAll(ids, { successThreshold: 0.5, hostTimeoutMs: 1500 })
+    const batch = await settled(operationId)
+    expect(batch.operationState, JSON.stringify(batch)).toBe('COMPLETED')
+    expect(batch.items.map((item: { operationState: string }) => item.operationState)).toEqual(['COMPLETED', 'FAILED'])
+    expect((await fetch(`http://127.0.0.1:${ports[0]}/`)).ok).toBe(true)
+    const strict = await instantiateAll([ids[1] as string], {
+      successThreshold: 1,
+      abortOnFailure: false,
+      hostTimeoutMs: 1500,
+    })
+    expect(await settled(strict.operationId)).toMatchObject({
+      operationState: 'FAILED',
+      error: { title: 'Rollout Finished With Failures' },
+    })
+  })
 })
