@@ -105,7 +105,12 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
   })
-  hub.attach(server as Server)
+  const http = server as Server
+  hub.attach(http)
+  // idle keep-alive connections outlive the clients' own idle timeout, so a client never sends on
+  // a connection the center is closing at that moment (as behind a load balancer: 60 s there)
+  http.keepAliveTimeout = 65_000
+  http.headersTimeout = 66_000
   await lcm.start()
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
