@@ -104,7 +104,9 @@ export function edgeGalleryAppoRoutes(api: Api, deps: { store: Store; hub: SyncH
     },
     async ({ c, params, body }) => {
       await checkAppId(store, params.tenantId, body.appPackageId, body.appId)
-      const placement = placementOf(body)
+      // each listed host gets one instance (any number of them); a placement spreads the count
+      const placement = placementOf({ ...body, mecHost: undefined })
+      if (body.mecHost && body.placement?.hosts) throw badRequest('give either mecHost or placement.hosts, not both')
       const count = body.mecHost
         ? body.mecHost.length
         : (body.count ?? (await lcm.everyFittingHost(params.tenantId, body.appPackageId, placement)))

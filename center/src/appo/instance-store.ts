@@ -157,7 +157,10 @@ export function instanceStore(sql: Sql) {
      */
     async hold(appInstanceId: string, operationId: string): Promise<void> {
       const taken = await sql.run(
-        'UPDATE app_instances SET operation_id = ?, updated_at = ? WHERE app_instance_id = ? AND (operation_id IS NULL OR operation_id = ?)',
+        // an operation that ended without letting go (a crash in between) holds nothing
+        `UPDATE app_instances SET operation_id = ?, updated_at = ? WHERE app_instance_id = ?
+           AND (operation_id IS NULL OR operation_id = ?
+             OR operation_id IN (SELECT operation_id FROM lcm_operations WHERE state IN ('COMPLETED', 'FAILED')))`,
         [operationId, now(), appInstanceId, operationId],
       )
       if (taken === 0) {

@@ -60,33 +60,51 @@ export async function lcmService(deps: {
   const feed = changeFeed(settings.pollMs)
   hub.onEvents(() => feed.notify())
 
-  async function ended(op: StoredOperation, problem: Problem | null) {
-    const instance = op.appInstanceId ? await appo.instances.get(op.appInstanceId) : undefined
+  const ruleTaskOf = (op: StoredOperation) =>
+    op.lcmOperation === 'CONFIGURE_RULES' ? op.params.ruleTaskId : op.operationId
+
+  /** What goes with an operation's end, in its transaction: the instance's status and hold, the rule task, a batch's children. */
+  async function settle(tx: AppoStore, op: StoredOperation, problem: Problem | null) {
+    const instance = op.appInstanceId ? await tx.instances.get(op.appInstanceId) : undefined
     if (instance && problem) {
       if (TRANSITIONAL.includes(instance.status))
-        await appo.instances.move(instance.appInstanceId, 'FAILED', problem.detail)
-      const taskId = op.lcmOperation === 'CONFIGURE_RULES' ? op.params.ruleTaskId : op.operationId
-      if (taskId) await appo.ruleTasks.settle(taskId, instance.appInstanceId, 'FAILURE', problem.detail)
+        await tx.instances.move(instance.appInstanceId, 'FAILED', problem.detail)
+      const taskId = ruleTaskOf(op)
+      if (taskId) await tx.ruleTasks.settle(taskId, instance.appInstanceId, 'FAILURE', problem.detail)
     }
     if (instance && (op.state === 'COMPLETED' || op.state === 'FAILED'))
-      await appo.instances.release(instance.appInstanceId, op.operationId)
-    await deps.onEnded?.(op, instance ?? undefined).catch((error) =>
-      log.warn('could not tell subscribers about an operation', {
-        operationId: op.operationId,
-        error: String(error),
-      }),
-    )
+      await tx.instances.release(instance.appInstanceId, op.operationId)
+    if (op.lcmOperation === 'BATCH' && problem) {
+      // children that never ran, or wait for a decision, end with their batch
+      for (const child of await tx.operations.children(op.operationId)) {
+        if (child.state === 'STARTING' || child.state === 'FAILED_TEMP')
+          await failIn(tx, child, `its batch ended: ${problem.detail}`)
+      }
+    }
   }
 
-  /** FAILED_TEMP (or never started) → FAILED: the instance is free again. */
-  async function fail(op: StoredOperation, detail?: string): Promise<StoredOperation> {
-    let current = op
-    if (current.state === 'STARTING' || current.state === 'PROCESSING') {
-      const problem = { type: 'about:blank', title: 'Not Run', status: 409, detail: detail ?? 'stopped before it ran' }
-      current = await appo.operations.move(op.operationId, 'FAILED_TEMP', problem)
+  async function notify(op: StoredOperation) {
+    const instance = op.appInstanceId ? await appo.instances.get(op.appInstanceId) : undefined
+    await deps.onEnded?.(op, instance)
+  }
+
+  async function failIn(tx: AppoStore, op: StoredOperation, detail: string): Promise<StoredOperation> {
+    let now = op
+    if (now.state === 'STARTING' || now.state === 'PROCESSING') {
+      const problem = { type: 'about:blank', title: 'Not Run', status: 409, detail }
+      now = await tx.operations.move(op.operationId, 'FAILED_TEMP', problem)
     }
-    const failed = await appo.operations.move(op.operationId, 'FAILED', current.error)
-    await ended(failed, failed.error ?? null)
+    const failed = await tx.operations.move(op.operationId, 'FAILED', now.error)
+    await settle(tx, failed, failed.error)
+    return failed
+  }
+
+  /** FAILED_TEMP (or never started) → FAILED, with what goes with it: the instance is free again. */
+  async function fail(op: StoredOperation, detail = 'stopped before it ran'): Promise<StoredOperation> {
+    const failed = await appo.transaction((tx) => failIn(tx, op, detail))
+    await notify(failed).catch((error) =>
+      log.warn('could not tell subscribers about an operation', { operationId: op.operationId, error: String(error) }),
+    )
     return failed
   }
 
@@ -125,7 +143,7 @@ export async function lcmService(deps: {
     }),
   }
   const processes = await processLibrary(Object.keys(steps), settings.processDir)
-  runner = operationRunner({ appo, processes, steps, log, settings, ended })
+  runner = operationRunner({ appo, processes, steps, log, settings, settle, ended: notify })
 
   /** Records an operation on an instance and holds the instance for it; 409 when another holds it. */
   async function operate(
@@ -133,7 +151,12 @@ export async function lcmService(deps: {
     appInstanceId: string,
     kind: Exclude<OperationType, 'BATCH'>,
     params: OperationParams,
-    options: { supersede?: boolean; precondition?: (instance: StoredInstance) => void } = {},
+    options: {
+      supersede?: boolean
+      precondition?: (instance: StoredInstance) => void
+      /** More records made with the operation, in its transaction. */
+      alongside?: (tx: AppoStore, operationId: string) => Promise<void>
+    } = {},
   ): Promise<StoredOperation> {
     const operationId = randomUUID()
     let superseded: StoredOperation | undefined
@@ -154,7 +177,9 @@ export async function lcmService(deps: {
         if (error instanceof InstanceBusy) throw conflict(error.message)
         throw error
       }
-      return tx.operations.insert({ operationId, tenantId, appInstanceId, lcmOperation: kind, params })
+      const op = await tx.operations.insert({ operationId, tenantId, appInstanceId, lcmOperation: kind, params })
+      await options.alongside?.(tx, operationId)
+      return op
     })
     if (superseded) await deps.onEnded?.(superseded, undefined).catch(() => undefined)
     runner.start(op.operationId)
@@ -249,9 +274,12 @@ export async function lcmService(deps: {
         appInstanceId,
         'CONFIGURE_RULES',
         { ...params, ruleTaskId },
-        { precondition: statusIs(['NOT_INSTANTIATED', 'STARTED', 'STOPPED'], 'configuring rules') },
+        {
+          precondition: statusIs(['NOT_INSTANTIATED', 'STARTED', 'STOPPED'], 'configuring rules'),
+          alongside: (tx, operationId) =>
+            tx.ruleTasks.open({ taskId: ruleTaskId, tenantId, appInstanceId, operationId }),
+        },
       )
-      await appo.ruleTasks.open({ taskId: ruleTaskId, tenantId, appInstanceId, operationId: op.operationId })
       return { operation: op, ruleTaskId }
     },
 
@@ -331,7 +359,11 @@ export async function lcmService(deps: {
     async retry(op: StoredOperation): Promise<StoredOperation> {
       if (op.state !== 'FAILED_TEMP')
         throw conflict(`operation ${op.operationId} is ${op.state}; only FAILED_TEMP can be retried`)
-      const retried = await appo.operations.retry(op.operationId)
+      const retried = await appo.transaction(async (tx) => {
+        const taskId = ruleTaskOf(op)
+        if (taskId) await tx.ruleTasks.reopen(taskId)
+        return tx.operations.retry(op.operationId)
+      })
       runner.start(op.operationId)
       return retried
     },

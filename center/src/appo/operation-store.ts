@@ -195,27 +195,36 @@ export function operationStore(sql: Sql) {
       await sql.run('UPDATE lcm_operations SET cancel_pending = 1 WHERE operation_id = ?', [operationId])
     },
 
-    async saveEngine(operationId: string, engineState: string): Promise<void> {
-      await sql.run(`UPDATE lcm_operations SET engine_state = ? WHERE operation_id = ? AND ${UNFINISHED}`, [
-        engineState,
-        operationId,
-      ])
+    /** Saves the engine state; false when `owner` no longer holds the operation (another replica took it). */
+    async saveEngine(operationId: string, owner: string, engineState: string): Promise<boolean> {
+      return (
+        (await sql.run(
+          `UPDATE lcm_operations SET engine_state = ? WHERE operation_id = ? AND lease_owner = ? AND ${UNFINISHED}`,
+          [engineState, operationId, owner],
+        )) > 0
+      )
     },
 
     async markIssued(operationId: string, attempt: number): Promise<void> {
       await sql.run('UPDATE lcm_operations SET issued_attempt = ? WHERE operation_id = ?', [attempt, operationId])
     },
 
-    /** The edge's report on an operation it ran (called inside the event batch's transaction). */
+    /**
+     * The report of edge `hostId` on an operation it ran (inside the event batch's transaction):
+     * only about an unfinished operation on an instance placed on that edge.
+     */
     async edgeResult(
+      hostId: string,
       operationId: string,
       appInstanceId: string,
       outcome: 'COMPLETED' | 'FAILED',
       error: string | null,
     ) {
       await sql.run(
-        'UPDATE lcm_operations SET edge_outcome = ?, edge_error = ? WHERE operation_id = ? AND app_instance_id = ?',
-        [outcome, error, operationId, appInstanceId],
+        `UPDATE lcm_operations SET edge_outcome = ?, edge_error = ?
+         WHERE operation_id = ? AND app_instance_id = ? AND ${UNFINISHED}
+           AND app_instance_id IN (SELECT app_instance_id FROM app_instances WHERE host_id = ?)`,
+        [outcome, error, operationId, appInstanceId, hostId],
       )
     },
 
@@ -231,23 +240,34 @@ export function operationStore(sql: Sql) {
       )
     },
 
-    async renew(owner: string, leaseMs: number): Promise<void> {
-      await sql.run(`UPDATE lcm_operations SET lease_until = ? WHERE lease_owner = ? AND ${UNFINISHED}`, [
-        new Date(Date.now() + leaseMs).toISOString(),
-        owner,
-      ])
+    /** Renews the leases of the operations `owner` is running. */
+    async renew(owner: string, operationIds: string[], leaseMs: number): Promise<void> {
+      if (operationIds.length === 0) return
+      await sql.run(
+        `UPDATE lcm_operations SET lease_until = ? WHERE lease_owner = ? AND ${UNFINISHED}
+           AND operation_id IN (${operationIds.map(() => '?').join(', ')})`,
+        [new Date(Date.now() + leaseMs).toISOString(), owner, ...operationIds],
+      )
     },
 
-    /** Gives up the leases of `owner` (a replica shutting down), so they resume elsewhere at once. */
-    async releaseLeases(owner: string): Promise<void> {
-      await sql.run('UPDATE lcm_operations SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?', [owner])
+    /** Gives up leases of `owner` (all, or one), so they resume elsewhere at once. */
+    async releaseLeases(owner: string, operationId?: string): Promise<void> {
+      await sql.run(
+        `UPDATE lcm_operations SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?${operationId ? ' AND operation_id = ?' : ''}`,
+        operationId ? [owner, operationId] : [owner],
+      )
     },
 
-    /** Unfinished top-level operations no live replica runs: the ones to resume. */
+    /**
+     * Unfinished operations no live replica runs: the ones to resume. A batch's children are
+     * resumed by their batch, unless the batch itself has ended.
+     */
     async orphaned(limit = 100): Promise<string[]> {
       const rows = await sql.all<{ operation_id: string }>(
-        `SELECT operation_id FROM lcm_operations WHERE ${UNFINISHED} AND parent_id IS NULL
-           AND (lease_until IS NULL OR lease_until < ?) ORDER BY start_time LIMIT ?`,
+        `SELECT operation_id FROM lcm_operations WHERE ${UNFINISHED}
+           AND (lease_until IS NULL OR lease_until < ?)
+           AND (parent_id IS NULL OR parent_id IN (SELECT operation_id FROM lcm_operations WHERE state NOT IN ('STARTING', 'PROCESSING')))
+         ORDER BY start_time LIMIT ?`,
         [now(), limit],
       )
       return rows.map((row) => row.operation_id)

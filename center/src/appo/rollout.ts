@@ -59,7 +59,11 @@ export function rolloutSteps(deps: {
 }): Record<'planBatch' | 'runRollout', Step> {
   const { appo } = deps
 
-  async function runAll(children: StoredOperation[], concurrency: number): Promise<StoredOperation[]> {
+  async function runAll(
+    children: StoredOperation[],
+    concurrency: number,
+    signal: AbortSignal,
+  ): Promise<StoredOperation[]> {
     const results: StoredOperation[] = []
     let next = 0
     const worker = async () => {
@@ -68,6 +72,8 @@ export function rolloutSteps(deps: {
         let result = child
         // run (or resume) it here; a child still leased by a center that died is taken once the lease ran out
         while (!done(result) && result.state !== 'FAILED_TEMP') {
+          if (signal.aborted)
+            throw stepFailed(409, 'Cancelled', 'the rollout was stopped (cancelled, or its center is shutting down)')
           result = await deps.run(child.operationId)
           if (result.state === 'STARTING' || result.state === 'PROCESSING') await deps.pause()
         }
@@ -82,7 +88,12 @@ export function rolloutSteps(deps: {
     return results
   }
 
-  async function rollback(batch: StoredOperation, rollout: Rollout, children: StoredOperation[]): Promise<number> {
+  async function rollback(
+    batch: StoredOperation,
+    rollout: Rollout,
+    children: StoredOperation[],
+    signal: AbortSignal,
+  ): Promise<number> {
     const existing = new Set(children.map((child) => child.params.rollbackOf).filter(Boolean))
     const undo: StoredOperation[] = children.filter((child) => child.params.rollbackOf)
     for (const child of children) {
@@ -108,14 +119,14 @@ export function rolloutSteps(deps: {
       })
       if (made) undo.push(made)
     }
-    const results = await runAll(undo, rollout.concurrency)
+    const results = await runAll(undo, rollout.concurrency, signal)
     return results.filter((result) => result.state === 'COMPLETED').length
   }
 
   return {
     planBatch: (op) => deps.planBatch(op),
 
-    async runRollout(batch) {
+    async runRollout(batch, signal) {
       const rollout = Rollout.parse(batch.params.rollout ?? {})
       const all = await appo.operations.children(batch.operationId)
       const children = all.filter((child) => !child.params.rollbackOf)
@@ -127,7 +138,7 @@ export function rolloutSteps(deps: {
       const failures: string[] = []
       let belowThreshold = 0
       for (let start = 0, stage = 1; start < children.length; start += size, stage++) {
-        const results = await runAll(children.slice(start, start + size), concurrency)
+        const results = await runAll(children.slice(start, start + size), concurrency, signal)
         const failed = results.filter((result) => result.state !== 'COMPLETED')
         failures.push(...failed.map((result) => `${result.appInstanceId}: ${result.error?.detail ?? result.state}`))
         const succeeded = results.length - failed.length
@@ -139,7 +150,7 @@ export function rolloutSteps(deps: {
           if (!done(rest)) await deps.fail(rest, `not started: the rollout stopped at stage ${stage}`)
         }
         const settled = await appo.operations.children(batch.operationId)
-        const undone = rollout.rollback ? await rollback(batch, rollout, settled) : 0
+        const undone = rollout.rollback ? await rollback(batch, rollout, settled, signal) : 0
         throw stepFailed(
           409,
           'Rollout Aborted',

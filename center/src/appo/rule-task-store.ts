@@ -57,6 +57,26 @@ export function ruleTaskStore(sql: Sql) {
       return row && toTask(row)
     },
 
+    /** A task failed with its operation goes on when the operation is retried. */
+    async reopen(taskId: string): Promise<void> {
+      const task = await this.get(taskId)
+      if (task?.state !== 'FAILURE') return
+      transition(ruleTask, task.state, 'PROCESSING')
+      await sql.run("UPDATE rule_tasks SET state = 'PROCESSING', detail = '', updated_at = ? WHERE task_id = ?", [
+        now(),
+        taskId,
+      ])
+    },
+
+    /** An edge's report on a task: only about an instance placed on that edge. */
+    async settleFromEdge(hostId: string, taskId: string, appInstanceId: string, state: RuleTaskState, detail: string) {
+      const placed = await sql.get('SELECT 1 AS x FROM app_instances WHERE app_instance_id = ? AND host_id = ?', [
+        appInstanceId,
+        hostId,
+      ])
+      return placed ? this.settle(taskId, appInstanceId, state, detail) : false
+    },
+
     /** Settles a task still in progress; a late or repeated report about a settled one changes nothing. */
     async settle(taskId: string, appInstanceId: string, state: RuleTaskState, detail: string): Promise<boolean> {
       const task = await this.get(taskId)

@@ -66,30 +66,43 @@ export function operationRunner(deps: {
   steps: Record<string, Step>
   log: Logger
   settings: RunnerSettings
-  /** Called when an operation ends (COMPLETED, FAILED_TEMP or FAILED): instance status, notifications. */
-  ended(op: StoredOperation, problem: Problem | null): Promise<void>
+  /** In the transaction that ends an operation: what goes with it (the instance, its rule task). */
+  settle(tx: AppoStore, op: StoredOperation, problem: Problem | null): Promise<void>
+  /** After an operation ended (COMPLETED, FAILED_TEMP or FAILED): notifications. */
+  ended(op: StoredOperation): Promise<void>
 }) {
   const { appo, processes, steps, log, settings } = deps
   const owner = randomUUID()
   const running = new Map<string, Promise<StoredOperation>>()
-  const aborts = new Map<string, AbortController>()
+  const engines = new Map<string, { engine: Engine; abort: AbortController }>()
   const events = new EventEmitter()
   let closed = false
 
+  const current = async (operationId: string) => (await appo.operations.get(operationId)) as StoredOperation
+
   async function execute(operationId: string): Promise<StoredOperation> {
-    if (!(await appo.operations.claim(operationId, owner, settings.leaseMs)))
-      return (await appo.operations.get(operationId)) as StoredOperation
-    let op = (await appo.operations.get(operationId)) as StoredOperation
+    if (closed || !(await appo.operations.claim(operationId, owner, settings.leaseMs))) return current(operationId)
+    try {
+      return await runEngine(operationId)
+    } finally {
+      engines.delete(operationId)
+      // left unfinished here (closing, taken over, or its end could not be written): free for the next sweep
+      const op = await appo.operations.get(operationId).catch(() => undefined)
+      if (op?.state === 'STARTING' || op?.state === 'PROCESSING')
+        await appo.operations.releaseLeases(owner, operationId).catch(() => undefined)
+    }
+  }
+
+  async function runEngine(operationId: string): Promise<StoredOperation> {
+    let op = await current(operationId)
     if (op.state === 'STARTING') op = await appo.operations.move(operationId, 'PROCESSING')
     const abort = new AbortController()
-    aborts.set(operationId, abort)
     const services = Object.fromEntries(
       Object.entries(steps).map(([name, step]) => [
         name,
         (_context: unknown, callback: (error: unknown, result?: unknown) => void) => {
-          appo.operations
-            .get(operationId)
-            .then((current) => step(current as StoredOperation, abort.signal))
+          current(operationId)
+            .then((now) => step(now, abort.signal))
             .then(
               () => callback(null),
               (error) => callback(error),
@@ -98,45 +111,68 @@ export function operationRunner(deps: {
       ]),
     )
     const engine = new Engine({ name: operationId, source: processes.source(op.lcmOperation), services })
+    engines.set(operationId, { engine, abort })
     const listener = new EventEmitter()
     let saving = Promise.resolve()
+    let lost = false
     listener.on('activity.end', () => {
       saving = saving
-        .then(async () => appo.operations.saveEngine(operationId, JSON.stringify(await engine.getState())))
+        .then(async () => {
+          if (lost) return
+          const state = JSON.stringify(await engine.getState())
+          if (await appo.operations.saveEngine(operationId, owner, state)) return
+          // another replica took it over (this one paused past its lease): it goes on there
+          lost = true
+          abort.abort()
+          await engine.stop()
+        })
         .catch((error) => log.warn('could not save an operation step', { operationId, error: String(error) }))
     })
     const outcome = new Promise<void>((resolve, reject) => {
       engine.once('end', () => resolve())
       engine.once('error', (error: unknown) => reject(error))
+      engine.once('stop', () => reject(new Error('stopped')))
     })
     try {
-      if (op.engineState) {
-        engine.recover(JSON.parse(op.engineState))
+      const saved = op.engineState ? (JSON.parse(op.engineState) as { state?: string }) : undefined
+      // the process had run to its end before the crash: only the record of the end was lost
+      if (saved?.state === 'idle') return await end(operationId, null)
+      if (saved && saved.state !== 'error') {
+        engine.recover(saved)
         await engine.resume({ listener })
       } else {
+        // nothing saved, or saved at a failed step: from the first step (they are idempotent)
         await engine.execute({ listener, variables: { operationId } })
       }
       await outcome
       await saving
       return await end(operationId, null)
     } catch (error) {
-      // the engine stopped itself at the error; its last saved step is where a resume starts
       await saving
-      if (closed) return (await appo.operations.get(operationId)) as StoredOperation
+      if (closed || lost) return current(operationId)
       return await end(operationId, error)
-    } finally {
-      aborts.delete(operationId)
     }
   }
 
+  /** Ends an operation and what goes with it in one transaction, then tells the listeners. */
   async function end(operationId: string, error: unknown): Promise<StoredOperation> {
     const failure = error === null ? null : problemOf(error)
     if (failure && failure.problem.status >= 500)
       log.warn('an operation step failed', { operationId, detail: failure.problem.detail })
-    let op = await appo.operations.move(operationId, failure ? 'FAILED_TEMP' : 'COMPLETED', failure?.problem ?? null)
-    // a failure no retry can mend goes on to FAILED at once
-    if (failure?.final) op = await appo.operations.move(operationId, 'FAILED', failure.problem)
-    await deps.ended(op, failure?.problem ?? null)
+    const op = await appo.transaction(async (tx) => {
+      const kind = (await tx.operations.get(operationId))?.lcmOperation
+      let moved = await tx.operations.move(operationId, failure ? 'FAILED_TEMP' : 'COMPLETED', failure?.problem ?? null)
+      // a failure no retry can mend, and any failed batch (its children ran: it is not run again), is FAILED at once
+      if (failure && (failure.final || kind === 'BATCH'))
+        moved = await tx.operations.move(operationId, 'FAILED', failure.problem)
+      await deps.settle(tx, moved, failure?.problem ?? null)
+      return moved
+    })
+    await deps
+      .ended(op)
+      .catch((notifying) =>
+        log.warn('could not tell listeners about an operation', { operationId, error: String(notifying) }),
+      )
     events.emit('ended', op)
     return op
   }
@@ -152,7 +188,7 @@ export function operationRunner(deps: {
 
   async function sweep() {
     if (closed) return
-    await appo.operations.renew(owner, settings.leaseMs)
+    await appo.operations.renew(owner, [...running.keys()], settings.leaseMs)
     for (const operationId of await appo.operations.orphaned()) {
       if (!running.has(operationId)) {
         log.info('resuming an unfinished operation', { operationId })
@@ -175,9 +211,9 @@ export function operationRunner(deps: {
     },
     /** Stops a running operation's current wait (cancel): its step ends with the reason. */
     interrupt(operationId: string): boolean {
-      const abort = aborts.get(operationId)
-      abort?.abort()
-      return abort !== undefined
+      const run = engines.get(operationId)
+      run?.abort.abort()
+      return run !== undefined
     },
     /** Resolves when the operation ends in this process (tests and batch children). */
     ended(operationId: string): Promise<StoredOperation> {
@@ -203,7 +239,10 @@ export function operationRunner(deps: {
     async close(): Promise<void> {
       closed = true
       clearInterval(timer)
-      for (const abort of aborts.values()) abort.abort()
+      for (const { engine, abort } of engines.values()) {
+        abort.abort()
+        await engine.stop()
+      }
       await Promise.allSettled([...running.values()])
       await appo.operations.releaseLeases(owner)
     },

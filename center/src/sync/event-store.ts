@@ -253,12 +253,13 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
       const refused = await notOwn(batch, body.appInstanceId)
       if (refused) return { rejected: refused }
       if (body.kind === 'operation.result') {
-        await operationStore(tx).edgeResult(body.operationId, body.appInstanceId, body.outcome, body.error)
+        await operationStore(tx).edgeResult(edge.hostId, body.operationId, body.appInstanceId, body.outcome, body.error)
         return {}
       }
       const { kind: _, ...reported } = body
       batch.reports.set(`rules ${body.appInstanceId}`, ['rules', body.appInstanceId, reported])
-      if (body.taskId) await ruleTaskStore(tx).settle(body.taskId, body.appInstanceId, body.state, body.detail)
+      if (body.taskId)
+        await ruleTaskStore(tx).settleFromEdge(edge.hostId, body.taskId, body.appInstanceId, body.state, body.detail)
       return {}
     }
     case 'instance.local_change':

@@ -68,6 +68,7 @@ const expected: [StateMachine<string>, string[]][] = [
       'TERMINATING>FAILED',
       'FAILED>INSTANTIATING',
       'FAILED>STARTING',
+      'FAILED>STOPPING',
       'FAILED>TERMINATING',
     ],
   ],
@@ -82,7 +83,7 @@ const expected: [StateMachine<string>, string[]][] = [
       'FAILED_TEMP>FAILED',
     ],
   ],
-  [ruleTask, ['PROCESSING>SUCCESS', 'PROCESSING>FAILURE']],
+  [ruleTask, ['PROCESSING>SUCCESS', 'PROCESSING>FAILURE', 'FAILURE>PROCESSING']],
 ]
 
 it('every state machine is covered by this test', () => {

@@ -58,8 +58,8 @@ export const instanceLifecycle = machine('app instance', InstanceStatus.options,
   STOPPED: ['STARTING', 'TERMINATING'],
   STARTING: ['STARTED', 'FAILED'],
   TERMINATING: ['NOT_INSTANTIATED', 'FAILED'],
-  // retry the instantiate, start again, or clean up
-  FAILED: ['INSTANTIATING', 'STARTING', 'TERMINATING'],
+  // retry the instantiate, start again, stop what is left, or clean up
+  FAILED: ['INSTANTIATING', 'STARTING', 'STOPPING', 'TERMINATING'],
 })
 
 export const lcmOperation = machine('LCM operation', OperationState.options, {
@@ -74,7 +74,8 @@ export const lcmOperation = machine('LCM operation', OperationState.options, {
 export const ruleTask = machine('rule task', RuleTaskState.options, {
   PROCESSING: ['SUCCESS', 'FAILURE'],
   SUCCESS: [],
-  FAILURE: [],
+  // the operation that failed it is retried
+  FAILURE: ['PROCESSING'],
 })
 
 export const stateMachines = [
