@@ -8,6 +8,7 @@ import { blobStore } from './apm/blob-store'
 import { notifier } from './apm/notifier'
 import { onboarding } from './apm/onboarding'
 import { type LcmService, lcmService } from './appo/lcm'
+import { notifyLcmSubscribers } from './appo/lcm-subscriptions'
 import { ensureAdmin } from './auth/bootstrap'
 import type { Config } from './config'
 import { openStore, type Store } from './db/store'
@@ -76,6 +77,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     store,
     hub,
     log,
+    onEnded: notifyLcmSubscribers(store),
     settings: {
       edgeTimeoutMs: config.operationTimeoutMs,
       leaseMs: config.operationLeaseMs,

@@ -80,16 +80,23 @@ export function subscriptionStore(sql: Sql) {
       return rows.map(toSubscription)
     },
 
+    /** Removes the subscription and the notifications still queued for it. */
     async delete(tenantId: string, subscriptionId: string): Promise<boolean> {
-      return (
-        (await sql.run('DELETE FROM package_subscriptions WHERE tenant_id = ? AND subscription_id = ?', [
+      return sql.transaction(async (tx) => {
+        const removed = await tx.run('DELETE FROM package_subscriptions WHERE tenant_id = ? AND subscription_id = ?', [
           tenantId,
           subscriptionId,
-        ])) > 0
-      )
+        ])
+        if (removed) await tx.run('DELETE FROM notifications WHERE subscription_id = ?', [subscriptionId])
+        return removed > 0
+      })
     },
 
-    async enqueue(subscription: Subscription, payload: { id: string }): Promise<void> {
+    /** Queues a notification for a subscription: a package one, or an ETSI lifecycle one (appo/lcm-subscriptions.ts). */
+    async enqueue(
+      subscription: Pick<Subscription, 'subscriptionId' | 'callbackUri'>,
+      payload: { id: string },
+    ): Promise<void> {
       await sql.run(
         `INSERT INTO notifications (notification_id, subscription_id, callback_uri, payload, attempts, next_attempt_at, last_error, created_at)
          VALUES (?, ?, ?, ?, 0, ?, NULL, ?)`,

@@ -325,6 +325,37 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX lcm_subscriptions_tenant ON lcm_subscriptions (tenant_id, created_at)
     `,
   },
+  {
+    version: 5,
+    name: 'one notification outbox for package and lifecycle subscriptions: no foreign key to package_subscriptions',
+    sql: {
+      postgres: `
+        ALTER TABLE notifications DROP CONSTRAINT notifications_subscription_id_fkey;
+        CREATE INDEX notifications_subscription ON notifications (subscription_id)
+      `,
+      // SQLite cannot drop a constraint: the table is made again without it
+      sqlite: `
+        CREATE TABLE notifications_v5 (
+          notification_id TEXT PRIMARY KEY,
+          subscription_id TEXT NOT NULL,
+          callback_uri TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          attempts INTEGER NOT NULL,
+          next_attempt_at TEXT NOT NULL,
+          last_error TEXT,
+          created_at TEXT NOT NULL
+        );
+        INSERT INTO notifications_v5 (notification_id, subscription_id, callback_uri, payload, attempts, next_attempt_at,
+          last_error, created_at)
+          SELECT notification_id, subscription_id, callback_uri, payload, attempts, next_attempt_at, last_error, created_at
+          FROM notifications;
+        DROP TABLE notifications;
+        ALTER TABLE notifications_v5 RENAME TO notifications;
+        CREATE INDEX notifications_due ON notifications (next_attempt_at);
+        CREATE INDEX notifications_subscription ON notifications (subscription_id)
+      `,
+    },
+  },
 ]
 
 export const latestVersion = Math.max(...migrations.map((m) => m.version))

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { packageStore } from '../apm/package-store'
 import { subscriptionStore } from '../apm/subscription-store'
 import { appoStore } from '../appo/appo-store'
+import { lcmSubscriptionStore } from '../appo/lcm-subscriptions'
 import { credentialStore } from '../auth/credential-store'
 import { edgeIdentityStore } from '../auth/edge-identity-store'
 import { tenantStore } from '../auth/tenant-store'
@@ -39,6 +40,7 @@ export interface Store {
   readonly edgeSessions: ReturnType<typeof sessionStore>
   readonly edgeEvents: ReturnType<typeof eventStore>
   readonly appo: ReturnType<typeof appoStore>
+  readonly lcmSubscriptions: ReturnType<typeof lcmSubscriptionStore>
   /** PostgreSQL: hears NOTIFYs of other replicas (see Database.listen); absent on SQLite. */
   readonly listen?: Database['listen']
   /** Reachable and fully migrated: what /readyz reports. */
@@ -63,6 +65,7 @@ export function storeOver(db: Database): Store {
     edgeSessions: sessionStore(db),
     edgeEvents: eventStore(db),
     appo: appoStore(db),
+    lcmSubscriptions: lcmSubscriptionStore(db),
     ...(db.listen ? { listen: db.listen.bind(db) } : {}),
     ready: () => isMigrated(db),
     close: () => db.close(),

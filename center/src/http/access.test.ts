@@ -25,6 +25,7 @@ function pathOf(route: AnyRoute, tenantId: string): string {
     operationId: examples.operationId,
     appId: examples.appPkgId,
     capabilityId: 'a-service',
+    appLcmOpOccId: examples.operationId,
   }
   return route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
     const value = values[name]

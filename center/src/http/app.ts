@@ -8,6 +8,7 @@ import { etsiPackageRoutes } from '../apm/etsi-routes'
 import type { Notifier } from '../apm/notifier'
 import type { Onboarding } from '../apm/onboarding'
 import { edgeGalleryAppoRoutes } from '../appo/edgegallery-routes'
+import { etsiLcmRoutes } from '../appo/etsi-routes'
 import type { LcmService } from '../appo/lcm'
 import { type AuthDeps, authenticate } from '../auth/authenticate'
 import { authRoutes, type TokenSettings } from '../auth/routes'
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
   edgeGalleryPackageRoutes(api, { store, ...deps.packages })
   etsiPackageRoutes(api, { store, ...deps.packages, callbackAllowLoopback: deps.callbackAllowLoopback })
   edgeGalleryAppoRoutes(api, { store, hub: deps.hub, lcm: deps.lcm })
+  etsiLcmRoutes(api, { store, lcm: deps.lcm, callbackAllowLoopback: deps.callbackAllowLoopback })
   app.get('/appo/v1/health', (c) => c.text('ok'))
 
   const document = openApiDocument(api.routes, deps.version)
