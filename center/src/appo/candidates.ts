@@ -3,8 +3,8 @@ import type { Store } from '../db/store'
 import type { StoredHost } from '../inventory/host-store'
 import { type Candidate, type MepServiceLike, type Placement, type PlacementSpec, place } from './placement'
 
-/** Every host of a tenant with what placement reads: latest metrics, MEP services, instances of the app. */
-async function candidatesOf(store: Store, tenantId: string, appId: string): Promise<Candidate[]> {
+/** Every host of a tenant. */
+export async function hostsOf(store: Store, tenantId: string): Promise<StoredHost[]> {
   const hosts: StoredHost[] = []
   let cursor: string | undefined
   do {
@@ -12,6 +12,12 @@ async function candidatesOf(store: Store, tenantId: string, appId: string): Prom
     hosts.push(...page.items)
     cursor = page.nextCursor ?? undefined
   } while (cursor)
+  return hosts
+}
+
+/** Every host of a tenant with what placement reads: latest metrics, MEP services, instances of the app. */
+async function candidatesOf(store: Store, tenantId: string, appId: string): Promise<Candidate[]> {
+  const hosts = await hostsOf(store, tenantId)
   const counts = await store.appo.instances.countsByHost(appId)
   return Promise.all(
     hosts.map(async (host) => {

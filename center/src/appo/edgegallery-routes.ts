@@ -244,7 +244,12 @@ export function edgeGalleryAppoRoutes(api: Api, deps: { store: Store; hub: SyncH
       responses: { ...accepted, 409: { description: 'instantiated already, or busy with another operation' } },
     },
     async ({ c, params, body }) => {
-      const op = await lcm.instantiate(params.tenantId, params.appInstanceId, { parameters: body.parameters }, true)
+      const op = await lcm.instantiate(
+        params.tenantId,
+        params.appInstanceId,
+        { parameters: body.parameters },
+        { supersede: true },
+      )
       return c.json({ response: { operationId: op.operationId } }, 202)
     },
   )

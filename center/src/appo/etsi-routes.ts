@@ -7,7 +7,7 @@ import { checkCallbackUrl } from '../apm/callback-url'
 import { matches, parseFilter } from '../apm/etsi-filter'
 import type { Store } from '../db/store'
 import type { Api, Env } from '../http/route'
-import type { StoredHost } from '../inventory/host-store'
+import { hostsOf } from './candidates'
 import { InstanceBusy, type StoredInstance } from './instance-store'
 import type { LcmService } from './lcm'
 import {
@@ -326,22 +326,11 @@ export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; c
         'wait for it to end, or retry, fail or cancel it first',
     )
 
-  async function hostsOf(tenantId: string): Promise<StoredHost[]> {
-    const hosts: StoredHost[] = []
-    let cursor: string | undefined
-    do {
-      const page = await store.hosts.list(tenantId, { limit: 1000, ...(cursor ? { cursor } : {}) })
-      hosts.push(...page.items)
-      cursor = page.nextCursor ?? undefined
-    } while (cursor)
-    return hosts
-  }
-
   /** What an InstantiateAppRequest asks of the placement: its selected hosts and its city, if any. */
   async function wantedPlacement(tenantId: string, request: z.infer<typeof InstantiateAppRequest>) {
     const wanted: { hosts?: string[]; city?: string } = {}
     if (request.selectedMECHostInfo) {
-      const hosts = await hostsOf(tenantId)
+      const hosts = await hostsOf(store, tenantId)
       wanted.hosts = request.selectedMECHostInfo.map((info, index) => {
         const names = [
           ...(typeof info.hostId === 'string'
@@ -365,14 +354,14 @@ export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; c
   }
 
   /**
-   * Puts the instance on a host the request allows before it is instantiated: where it is, when
-   * that host is allowed; else the host placement picks among the allowed ones.
+   * Where the instance goes when the request limits its hosts: nowhere new (undefined) when its
+   * host is allowed; else the host placement picks among the allowed ones.
    */
-  async function placeAsAsked(instance: StoredInstance, wanted: { hosts?: string[]; city?: string }) {
+  async function hostAsAsked(instance: StoredInstance, wanted: { hosts?: string[]; city?: string }) {
     const spec = PlacementSpec.parse({ ...instance.placement, ...wanted })
     const decision = await lcm.explain(instance.tenantId, instance.appPkgId, spec, 1)
     const here = decision.decisions.find((host) => host.mechostIp === instance.mechostIp)
-    if (here?.kept) return
+    if (here?.kept) return undefined
     if (instance.status !== 'NOT_INSTANTIATED')
       throw conflict(
         `app instance ${instance.appInstanceId} is ${instance.status} on host ${instance.mechostIp}: ` +
@@ -380,14 +369,7 @@ export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; c
       )
     const ip = decision.chosen[0]
     if (!ip) throw conflict(`no MEC host fits the request: ${decision.summary}`)
-    await appo.transaction(async (tx) => {
-      const current = await tx.instances.get(instance.appInstanceId, instance.tenantId)
-      if (!current) throw notFound(`app instance ${instance.appInstanceId} not found`)
-      if (current.operationId) throw busy(current)
-      if (current.status !== 'NOT_INSTANTIATED')
-        throw conflict(`app instance ${instance.appInstanceId} is ${current.status} now`)
-      await tx.instances.place(instance.appInstanceId, decision.hostOf(ip))
-    })
+    return decision.hostOf(ip)
   }
 
   // ---------- app instances ----------
@@ -513,11 +495,12 @@ export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; c
       if (instance.status !== 'NOT_INSTANTIATED' && instance.status !== 'FAILED')
         throw conflict(`app instance ${instance.appInstanceId} is ${instance.status}: it is instantiated already`)
       const wanted = await wantedPlacement(principal.tenantId, body)
-      if (wanted) await placeAsAsked(instance, wanted)
+      const host = wanted ? await hostAsAsked(instance, wanted) : undefined
       const op = await lcm.instantiate(
         principal.tenantId,
         instance.appInstanceId,
         body.parameters ? { parameters: body.parameters } : {},
+        host ? { host } : {},
       )
       return acceptedAs(c, op)
     },

@@ -240,10 +240,22 @@ export async function lcmService(deps: {
       return { instance: (await appo.instances.get(instance.appInstanceId)) as StoredInstance, operation: op }
     },
 
-    instantiate(tenantId: string, appInstanceId: string, params: OperationParams, supersede = false) {
+    /** `host`: move a NOT_INSTANTIATED instance there first, in the transaction that holds it. */
+    instantiate(
+      tenantId: string,
+      appInstanceId: string,
+      params: OperationParams,
+      options: { supersede?: boolean; host?: { hostId: string; mechostIp: string } } = {},
+    ) {
+      const { host } = options
       return operate(tenantId, appInstanceId, 'INSTANTIATE', params, {
-        supersede,
-        precondition: statusIs(['NOT_INSTANTIATED', 'FAILED'], 'instantiate'),
+        supersede: options.supersede ?? false,
+        precondition: (instance) => {
+          statusIs(['NOT_INSTANTIATED', 'FAILED'], 'instantiate')(instance)
+          if (host && instance.status !== 'NOT_INSTANTIATED' && instance.hostId !== host.hostId)
+            throw conflict(`app instance ${appInstanceId} is ${instance.status} on another host: terminate it first`)
+        },
+        ...(host ? { alongside: (tx) => tx.instances.place(appInstanceId, host) } : {}),
       })
     },
 
