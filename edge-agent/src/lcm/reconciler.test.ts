@@ -7,7 +7,7 @@ import { createLogger } from '@mecm/runtime'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openAgentStore } from '../store/store'
 import type { Observation, Plugin } from './plugin'
-import { reconciler } from './reconciler'
+import { PackageOnItsWay, reconciler } from './reconciler'
 
 const dir = mkdtempSync(join(tmpdir(), 'mecm-reconciler-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -252,6 +252,49 @@ describe('the reconciler', () => {
     await r.reconcileAll()
     expect(store.observed.get(id)?.status).toBe('STARTED')
     expect(scriptedPlugin.calls).toEqual(['instantiate', 'instantiate', 'instantiate'])
+    store.close()
+  })
+
+  it('waits, without failing, for a package on its way while the instance is wanted running, and not after', async () => {
+    const store = openAgentStore(join(dir, 'on-its-way.db'))
+    const scriptedPlugin = scripted()
+    let arrived = false
+    const r = reconciler({
+      store,
+      plugin: scriptedPlugin.plugin,
+      prepare: async () => {
+        if (!arrived) throw new PackageOnItsWay('the package is being fetched (DISTRIBUTING)')
+        return { packageDir: dir, exec: ExecDescriptor.parse({ command: 'app' }), env: {} }
+      },
+      log: createLogger('silent'),
+      now: () => clock,
+    })
+    let clock = 0
+    const wanted = DesiredInstance.parse({ ...examples.desiredInstance, operationId: examples.operationId })
+    store.desired.put(wanted, 'center')
+    await r.reconcileAll()
+    await r.reconcileAll()
+    expect(store.observed.get(id)?.status).toBe('INSTANTIATING')
+    const reported = () => store.outbox.after(0, 1000).map((event) => event.body.kind)
+    expect(reported()).not.toContain('operation.result')
+    arrived = true
+    await r.reconcileAll()
+    expect(store.observed.get(id)?.status).toBe('STARTED')
+
+    // stopped, then started again and removed while the package is away: removing does not wait for it
+    store.desired.put({ ...wanted, targetState: 'STOPPED', generation: 2 }, 'center')
+    await r.reconcileAll()
+    arrived = false
+    store.desired.put({ ...wanted, targetState: 'STARTED', generation: 3 }, 'center')
+    await r.reconcileAll()
+    expect(store.observed.get(id)?.status).toBe('STARTING')
+    store.desired.put({ ...wanted, targetState: 'NOT_INSTANTIATED', generation: 4 }, 'center')
+    // it fails without its package and, once past the backoff, is terminated
+    for (let pass = 0; pass < 5 && store.observed.get(id); pass++) {
+      await r.reconcileAll()
+      clock += 60_000
+    }
+    expect(store.observed.get(id)).toBeUndefined()
     store.close()
   })
 })

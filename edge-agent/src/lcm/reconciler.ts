@@ -120,7 +120,8 @@ export function reconciler(deps: ReconcilerDeps) {
         try {
           run = await spec()
         } catch (error) {
-          if (error instanceof PackageOnItsWay) return 'waiting'
+          // worth waiting for only while the instance is still wanted running
+          if (error instanceof PackageOnItsWay && target === 'STARTED') return 'waiting'
           throw error
         }
         await (status === 'INSTANTIATING' ? plugin.instantiate(run) : plugin.start(run))
