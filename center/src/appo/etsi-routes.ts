@@ -1,287 +1,45 @@
 import { randomUUID } from 'node:crypto'
-import { type AppPackage, etsiInstanceState, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
+import { type AppPackage, etsiInstanceState } from '@mecm/protocol'
 import { badRequest, conflict, notFound } from '@mecm/runtime'
 import type { Context } from 'hono'
-import { z } from 'zod'
-import { checkCallbackUrl } from '../apm/callback-url'
-import { matches, parseFilter } from '../apm/etsi-filter'
+import type { z } from 'zod'
 import type { Store } from '../db/store'
 import type { Api, Env } from '../http/route'
 import { hostsOf } from './candidates'
+import {
+  accepted,
+  appInstanceInfo,
+  appLcmOpOcc,
+  base,
+  CA_CITY,
+  CancelMode,
+  CreateAppInstanceRequest,
+  InstancePath,
+  InstantiateAppRequest,
+  instanceFilterable,
+  instanceHref,
+  ListQuery,
+  OperateAppRequest,
+  OpOccPath,
+  opOccFilterable,
+  opOccHref,
+  selectFrom,
+  TerminateAppRequest,
+  tag,
+} from './etsi-views'
 import { InstanceBusy, type StoredInstance } from './instance-store'
 import type { LcmService } from './lcm'
-import {
-  AppInstCriteria,
-  AppLcmOpOccCriteria,
-  isEtsiOperation,
-  LCM_BASE,
-  type LcmSubscription,
-  timeStamp,
-} from './lcm-subscriptions'
+import { isEtsiOperation } from './lcm-subscriptions'
 import type { StoredOperation } from './operation-store'
 import { PlacementSpec } from './placement'
 
-const tag = 'app_lcm: ETSI MEC 010-2 application lifecycle'
-const base = LCM_BASE
-const InstancePath = z.object({ appInstanceId: Uuid })
-const OpOccPath = z.object({ appLcmOpOccId: Uuid })
-const SubscriptionPath = z.object({ subscriptionId: Uuid })
-const instanceHref = (id: string) => `${base}/app_instances/${id}`
-const opOccHref = (id: string) => `${base}/app_lcm_op_occs/${id}`
-const subscriptionHref = (id: string) => `${base}/subscriptions/${id}`
-const accepted = {
-  202: { description: 'accepted: Location names the app_lcm_op_occs entry of the operation' },
-  404: { description: 'no such app instance in your tenant' },
-  409: {
-    description: 'the instance is not in a state that allows it, or another operation on it is unfinished',
-  },
-}
-
-// ---------- representations ----------
-
-/** ETSI AppInstanceInfo; the package gives the provider and versions. */
-function appInstanceInfo(instance: StoredInstance, pkg: AppPackage | undefined) {
-  const state = etsiInstanceState(instance.status)
-  const self = instanceHref(instance.appInstanceId)
-  const instantiated = state.instantiationState === 'INSTANTIATED'
-  // a task is linked when it is possible now: never while an operation holds the instance
-  const free = instance.operationId === null
-  const instantiable = free && (instance.status === 'NOT_INSTANTIATED' || instance.status === 'FAILED')
-  const operable = free && (instance.status === 'STARTED' || instance.status === 'STOPPED')
-  return {
-    id: instance.appInstanceId,
-    ...(instance.instanceName ? { appInstanceName: instance.instanceName } : {}),
-    ...(instance.description ? { appInstanceDescription: instance.description } : {}),
-    appDId: instance.appDId,
-    appProvider: pkg?.appProvider ?? '',
-    appName: instance.appName,
-    appSoftVersion: pkg?.appSoftVersion ?? '',
-    appDVersion: pkg?.appDVersion ?? '',
-    appPkgId: instance.appPkgId,
-    instantiationState: state.instantiationState,
-    ...(instantiated ? { instantiatedAppState: { operationalState: state.operationalState ?? 'STOPPED' } } : {}),
-    _links: {
-      self: { href: self },
-      ...(instantiable ? { instantiate: { href: `${self}/instantiate` } } : {}),
-      ...(free && instantiated ? { terminate: { href: `${self}/terminate` } } : {}),
-      ...(operable ? { operate: { href: `${self}/operate` } } : {}),
-    },
-  }
-}
-
-/** The operation's input, in the shape of its ETSI request as far as this center keeps it. */
-function operationParams(op: StoredOperation) {
-  switch (op.lcmOperation) {
-    case 'INSTANTIATE':
-      return op.params.parameters ? { parameters: redacted({ parameters: op.params.parameters }).parameters } : {}
-    case 'OPERATE':
-      return { changeStateTo: op.params.changeStateTo ?? 'STARTED' }
-    default:
-      return {}
-  }
-}
-
-/** ETSI AppInstanceLcmOpOcc (with isCancelPending, cancelMode and error as ETSI's later versions have them). */
-function appLcmOpOcc(op: StoredOperation) {
-  const self = opOccHref(op.operationId)
-  const running = op.state === 'STARTING' || op.state === 'PROCESSING'
-  const cancelPending = running && op.cancelPending
-  return {
-    id: op.operationId,
-    operationState: op.state,
-    stateEnteredTime: timeStamp(op.stateEnteredTime),
-    startTime: timeStamp(op.startTime),
-    lcmOperation: op.lcmOperation,
-    operationParams: operationParams(op),
-    isCancelPending: cancelPending,
-    // a cancelled operation stops waiting for its edge at once: FORCEFUL, whatever was asked
-    ...(cancelPending ? { cancelMode: 'FORCEFUL' } : {}),
-    ...(op.error && (op.state === 'FAILED_TEMP' || op.state === 'FAILED') ? { error: op.error } : {}),
-    appInstanceId: op.appInstanceId,
-    _links: {
-      self: { href: self },
-      appInstance: { href: instanceHref(op.appInstanceId ?? '') },
-      ...(running ? { cancel: { href: `${self}/cancel` } } : {}),
-      ...(op.state === 'FAILED_TEMP' ? { retry: { href: `${self}/retry` }, fail: { href: `${self}/fail` } } : {}),
-    },
-  }
-}
-
-function subscriptionInfo(subscription: LcmSubscription) {
-  const common = {
-    id: subscription.subscriptionId,
-    subscriptionType: subscription.subscriptionType,
-    callbackUri: subscription.callbackUri,
-    _links: { self: { href: subscriptionHref(subscription.subscriptionId) } },
-  }
-  if (subscription.subscriptionType === 'AppLcmOpOccStateChange') return { ...common, ...subscription.criteria }
-  const { appInstanceState } = subscription.criteria
-  return {
-    ...common,
-    // AppInstSubscriptionInfo names the state subscribed to notificationType
-    ...(typeof appInstanceState === 'string' ? { notificationType: appInstanceState } : {}),
-    ...subscription.criteria,
-  }
-}
-
-// ---------- query parameters: filter and attribute selectors ----------
-
-const ListQuery = z
-  .object({
-    filter: z.string().max(4096).optional(),
-    all_fields: z.string().optional(),
-    fields: z.string().max(1024).optional(),
-    exclude_fields: z.string().max(1024).optional(),
-    exclude_default: z.string().optional(),
-  })
-  .strict()
-type ListQuery = z.infer<typeof ListQuery>
-
-/**
- * ETSI GS MEC 009 filter and attribute selectors over a list: all_fields (everything), fields and
- * exclude_fields (complex attributes by name), exclude_default (drops the complex attributes not
- * named in fields). Without a selector, records come whole.
- */
-function selectFrom<T extends Record<string, unknown>>(
-  records: T[],
-  query: ListQuery,
-  filterable: readonly string[],
-  complex: readonly string[],
-): Partial<T>[] {
-  const names = (list?: string) => (list ? list.split(',').map((field) => field.trim()) : [])
-  for (const field of [...names(query.fields), ...names(query.exclude_fields)]) {
-    if (!complex.includes(field))
-      throw badRequest(
-        complex.length
-          ? `"${field}" is not a complex attribute here; those are ${complex.join(', ')}`
-          : `"${field}": these records have no complex attributes to select`,
-      )
-  }
-  const conditions = query.filter ? parseFilter(query.filter, filterable) : []
-  const drop = new Set<string>(query.all_fields === undefined ? names(query.exclude_fields) : [])
-  if (query.all_fields === undefined && (query.exclude_default !== undefined || query.fields !== undefined)) {
-    for (const field of complex) if (!names(query.fields).includes(field)) drop.add(field)
-  }
-  return records
-    .filter((record) => matches(record, conditions))
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !drop.has(key))) as Partial<T>)
-}
-
-const instanceFilterable = [
-  'id',
-  'appInstanceName',
-  'appInstanceDescription',
-  'appDId',
-  'appProvider',
-  'appName',
-  'appSoftVersion',
-  'appDVersion',
-  'appPkgId',
-  'instantiationState',
-  'instantiatedAppState/operationalState',
-] as const
-const opOccFilterable = [
-  'id',
-  'operationState',
-  'lcmOperation',
-  'isCancelPending',
-  'appInstanceId',
-  'startTime/seconds',
-  'stateEnteredTime/seconds',
-] as const
-
-// ---------- request bodies ----------
-
-const CreateAppInstanceRequest = z.object({
-  appDId: z.string().min(1).max(128),
-  appInstanceName: z.string().max(128).optional(),
-  appInstanceDescription: z.string().max(256).optional(),
-})
-
-/** MECHostInformation: hostId is KeyValuePairs in the specification; a host's IP or name (or a map holding one) is taken. */
-const MecHostInformation = z.object({
-  hostId: z.union([z.string().min(1).max(256), z.record(z.string(), z.unknown())]),
-  hostName: z.string().max(128).optional(),
-})
-
-const LocationConstraints = z.object({
-  countryCode: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter ISO 3166 code in capitals'),
-  civicAddressElement: z
-    .array(z.object({ caType: z.number().int().min(0).max(255), caValue: z.string().min(1).max(256) }))
-    .max(32)
-    .optional(),
-})
-
-/** RFC 4776 civic address type of a city (A3). */
-const CA_CITY = 3
-
-const InstantiateAppRequest = z
-  .object({
-    selectedMECHostInfo: z.array(MecHostInformation).min(1).max(256).optional(),
-    locationConstraints: LocationConstraints.optional(),
-    vimConnectionInfo: z
-      .array(z.unknown())
-      .max(0, 'is not supported: each edge agent manages its own VIM (direct mode is not offered)')
-      .optional(),
-    virtualComputeDescriptor: z
-      .never({ error: 'is not supported: the resources come from the package APPD' })
-      .optional(),
-    virtualStorageDescriptor: z
-      .array(z.unknown())
-      .max(0, 'is not supported: the resources come from the package APPD')
-      .optional(),
-    /** This center's instantiation parameters (the APPD's inputs), as /appo/v1 takes them. */
-    parameters: InstantiationParameters.optional(),
-  })
-  .default({})
-
-const TerminateAppRequest = z
-  .object({
-    terminationType: z.enum(['FORCEFUL', 'GRACEFUL']).default('FORCEFUL'),
-    gracefulTerminationTimeout: z.number().int().min(0).max(86_400).optional(),
-  })
-  .default({ terminationType: 'FORCEFUL' })
-
-const OperateAppRequest = z
-  .object({
-    changeStateTo: z.enum(['STARTED', 'STOPPED']),
-    stopType: z.enum(['FORCEFUL', 'GRACEFUL']).optional(),
-    gracefulStopTimeout: z.number().int().min(0).max(86_400).optional(),
-  })
-  .superRefine((request, context) => {
-    if (request.changeStateTo === 'STARTED' && (request.stopType || request.gracefulStopTimeout !== undefined))
-      context.addIssue({
-        code: 'custom',
-        path: ['stopType'],
-        message: 'stopType and gracefulStopTimeout must be absent when changeStateTo is STARTED',
-      })
-    if (request.stopType !== 'GRACEFUL' && request.gracefulStopTimeout !== undefined)
-      context.addIssue({
-        code: 'custom',
-        path: ['gracefulStopTimeout'],
-        message: 'gracefulStopTimeout goes only with stopType GRACEFUL',
-      })
-  })
-
-const CancelMode = z.object({ cancelMode: z.enum(['GRACEFUL', 'FORCEFUL']).default('FORCEFUL') }).default({
-  cancelMode: 'FORCEFUL',
-})
-
-const SubscriptionType = z.enum(['AppInstanceStateChange', 'AppLcmOpOccStateChange'])
-const CallbackUri = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-const SubscriptionRequest = z.discriminatedUnion('subscriptionType', [
-  AppInstCriteria.extend({ subscriptionType: z.literal('AppInstanceStateChange'), callbackUri: CallbackUri }),
-  AppLcmOpOccCriteria.extend({ subscriptionType: z.literal('AppLcmOpOccStateChange'), callbackUri: CallbackUri }),
-])
-const SubscriptionTypeQuery = z.object({ subscriptionType: SubscriptionType.optional() })
-
 /**
  * ETSI MEC 010-2 application lifecycle management under /app_lcm/v1, within the caller's tenant:
- * app instances, their lifecycle operations (app_lcm_op_occs, with retry, fail and cancel) and
- * subscriptions to notifications. Instantiate, terminate and operate answer 202 at once; the
- * operation runs in the background (lcm.ts).
+ * app instances and their lifecycle operations (app_lcm_op_occs, with retry, fail and cancel);
+ * subscriptions to notifications are in etsi-subscription-routes.ts. Instantiate, terminate and
+ * operate answer 202 at once; the operation runs in the background (lcm.ts).
  */
-export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; callbackAllowLoopback: boolean }) {
+export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService }) {
   const { store, lcm } = deps
   const { appo } = store
 
@@ -629,100 +387,5 @@ export function etsiLcmRoutes(api: Api, deps: { store: Store; lcm: LcmService; c
     },
     async ({ c, params, principal }) =>
       acceptedAs(c, await lcm.cancel(await opOccIn(principal.tenantId, params.appLcmOpOccId))),
-  )
-
-  // ---------- subscriptions ----------
-
-  api.add(
-    {
-      method: 'post',
-      path: `${base}/subscriptions`,
-      summary: 'Subscribe to app instance state changes or to lifecycle operation occurrence changes',
-      tag,
-      access: 'write',
-      query: SubscriptionTypeQuery,
-      body: SubscriptionRequest,
-      responses: {
-        201: { description: 'AppInstSubscriptionInfo or AppLcmOpOccSubscriptionInfo; Location names it' },
-        400: { description: 'bad request, or a callbackUri this center may not call' },
-      },
-    },
-    async ({ c, query, body, principal }) => {
-      if (query.subscriptionType && query.subscriptionType !== body.subscriptionType)
-        throw badRequest(
-          `the subscriptionType query parameter (${query.subscriptionType}) differs from the body's (${body.subscriptionType})`,
-        )
-      await checkCallbackUrl(body.callbackUri, deps.callbackAllowLoopback)
-      const { subscriptionType, callbackUri, ...criteria } = body
-      const subscription = await store.lcmSubscriptions.create({
-        tenantId: principal.tenantId,
-        callbackUri,
-        ...(subscriptionType === 'AppInstanceStateChange'
-          ? { subscriptionType, criteria: AppInstCriteria.parse(criteria) }
-          : { subscriptionType, criteria: AppLcmOpOccCriteria.parse(criteria) }),
-      })
-      c.header('location', subscriptionHref(subscription.subscriptionId))
-      return c.json(subscriptionInfo(subscription), 201)
-    },
-  )
-
-  api.add(
-    {
-      method: 'get',
-      path: `${base}/subscriptions`,
-      summary: 'List lifecycle subscriptions (optionally of one subscriptionType)',
-      tag,
-      access: 'read',
-      query: SubscriptionTypeQuery,
-      responses: { 200: { description: 'SubscriptionLinkList' } },
-    },
-    async ({ c, query, principal }) => {
-      const subscriptions = await store.lcmSubscriptions.list(principal.tenantId, query.subscriptionType)
-      return c.json({
-        _links: {
-          self: { href: `${base}/subscriptions` },
-          subscriptions: subscriptions.map((s) => ({
-            href: subscriptionHref(s.subscriptionId),
-            subscriptionType: s.subscriptionType,
-          })),
-        },
-      })
-    },
-  )
-
-  api.add(
-    {
-      method: 'get',
-      path: `${base}/subscriptions/:subscriptionId`,
-      summary: 'Read a lifecycle subscription',
-      tag,
-      access: 'read',
-      params: SubscriptionPath,
-      query: SubscriptionTypeQuery,
-      responses: { 200: { description: 'the SubscriptionInfo' }, 404: { description: 'not found' } },
-    },
-    async ({ c, params, query, principal }) => {
-      const subscription = await store.lcmSubscriptions.get(principal.tenantId, params.subscriptionId)
-      if (!subscription || (query.subscriptionType && query.subscriptionType !== subscription.subscriptionType))
-        throw notFound(`${query.subscriptionType ?? 'lifecycle'} subscription ${params.subscriptionId} not found`)
-      return c.json(subscriptionInfo(subscription))
-    },
-  )
-
-  api.add(
-    {
-      method: 'delete',
-      path: `${base}/subscriptions/:subscriptionId`,
-      summary: 'Delete a lifecycle subscription (and the notifications still queued for it)',
-      tag,
-      access: 'write',
-      params: SubscriptionPath,
-      responses: { 204: { description: 'deleted' }, 404: { description: 'not found' } },
-    },
-    async ({ c, params, principal }) => {
-      if (!(await store.lcmSubscriptions.delete(principal.tenantId, params.subscriptionId)))
-        throw notFound(`lifecycle subscription ${params.subscriptionId} not found`)
-      return c.body(null, 204)
-    },
   )
 }

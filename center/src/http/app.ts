@@ -9,6 +9,7 @@ import type { Notifier } from '../apm/notifier'
 import type { Onboarding } from '../apm/onboarding'
 import { edgeGalleryAppoRoutes } from '../appo/edgegallery-routes'
 import { etsiLcmRoutes } from '../appo/etsi-routes'
+import { etsiLcmSubscriptionRoutes } from '../appo/etsi-subscription-routes'
 import type { LcmService } from '../appo/lcm'
 import { type AuthDeps, authenticate } from '../auth/authenticate'
 import { authRoutes, type TokenSettings } from '../auth/routes'
@@ -108,7 +109,8 @@ export function createApp(deps: AppDeps) {
   edgeGalleryPackageRoutes(api, { store, ...deps.packages })
   etsiPackageRoutes(api, { store, ...deps.packages, callbackAllowLoopback: deps.callbackAllowLoopback })
   edgeGalleryAppoRoutes(api, { store, hub: deps.hub, lcm: deps.lcm })
-  etsiLcmRoutes(api, { store, lcm: deps.lcm, callbackAllowLoopback: deps.callbackAllowLoopback })
+  etsiLcmRoutes(api, { store, lcm: deps.lcm })
+  etsiLcmSubscriptionRoutes(api, { store, callbackAllowLoopback: deps.callbackAllowLoopback })
   app.get('/appo/v1/health', (c) => c.text('ok'))
 
   const document = openApiDocument(api.routes, deps.version)
