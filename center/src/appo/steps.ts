@@ -7,6 +7,7 @@ import type { ChangeFeed } from './change-feed'
 import type { StoredInstance } from './instance-store'
 import type { OperationParams, StoredOperation } from './operation-store'
 import { type Step, stepFailed } from './runner'
+import { edgeGalleryStatus } from './views'
 
 const VERB = { INSTANTIATE: 'instantiate', TERMINATE: 'terminate', OPERATE: 'start or stop' } as const
 
@@ -48,6 +49,23 @@ export function operationSteps(deps: {
 }): Record<'place' | 'begin' | 'sendDesired' | 'awaitEdge' | 'sendRules' | 'awaitRules' | 'finish', Step> {
   const { store, hub, feed } = deps
   const { instances, operations, ruleTasks } = store.appo
+
+  /** EdgeGallery's record of the app on its host (/inventory/v1/.../mechosts/{ip}/apps), kept in step. */
+  async function mirrorOnHost(instance: StoredInstance, gone = false) {
+    if (!instance.hostId) return
+    if (gone) {
+      await store.hostApps.delete(instance.hostId, instance.appInstanceId)
+      return
+    }
+    const record = {
+      appInstanceId: instance.appInstanceId,
+      appName: instance.instanceName,
+      packageId: instance.appPkgId,
+      capabilities: instance.placement.hwCapabilities ?? [],
+      status: edgeGalleryStatus(instance.status),
+    }
+    if (!(await store.hostApps.update(instance.hostId, record))) await store.hostApps.create(instance.hostId, record)
+  }
 
   async function instanceOf(op: StoredOperation): Promise<StoredInstance> {
     const instance = op.appInstanceId ? await instances.get(op.appInstanceId) : undefined
@@ -229,19 +247,20 @@ export function operationSteps(deps: {
       const instance = await instances.get(op.appInstanceId)
       if (!instance) return
       switch (op.lcmOperation) {
+        case 'CREATE':
+          return mirrorOnHost(instance)
         case 'INSTANTIATE':
-          await instances.move(instance.appInstanceId, 'STARTED')
-          return
+          return mirrorOnHost(await instances.move(instance.appInstanceId, 'STARTED'))
         case 'OPERATE':
-          await instances.move(instance.appInstanceId, op.params.changeStateTo ?? 'STARTED')
-          return
-        case 'TERMINATE':
-          await instances.move(instance.appInstanceId, 'NOT_INSTANTIATED')
+          return mirrorOnHost(await instances.move(instance.appInstanceId, op.params.changeStateTo ?? 'STARTED'))
+        case 'TERMINATE': {
+          const terminated = await instances.move(instance.appInstanceId, 'NOT_INSTANTIATED')
           if (op.params.deleteInstance) {
             await store.appdConfigurations.delete(instance.tenantId, instance.appInstanceId)
             await instances.remove(instance.appInstanceId)
           }
-          return
+          return mirrorOnHost(terminated, op.params.deleteInstance)
+        }
         default:
           return
       }

@@ -15,6 +15,9 @@ const EDGEGALLERY_STATUS: Record<InstanceStatus, string> = {
   FAILED: 'Instantiation failed',
 }
 
+/** EdgeGallery's label for an instance status. */
+export const edgeGalleryStatus = (status: InstanceStatus): string => EDGEGALLERY_STATUS[status]
+
 /** An instance as EdgeGallery's app_instance_infos shows it, with our status beside its label. */
 export function instanceInfo(instance: StoredInstance, holder?: StoredOperation) {
   const creating = holder?.lcmOperation === 'CREATE'

@@ -46,6 +46,8 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id)
     const info = await fleet.call('GET', appo(`/app_instance_infos/${id}`))
     expect(info.body.response).toMatchObject({ operationalStatus: 'Instantiated', status: 'STARTED', mecHost: edge.ip })
+    const onHost = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)
+    expect(onHost.body).toMatchObject({ appInstanceId: id, appName: 'hello-one', status: 'Instantiated' })
 
     const rule = await fleet.call('POST', appo(`/app_instances/${id}/appd_configuration`), {
       appDNSRule: [{ dnsRuleId: 'dns1', domainName: 'hello.example', ipAddressType: 'IP_V4', ipAddress: '10.1.1.1' }],
@@ -69,6 +71,7 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(terminated.status).toBe(202)
     expect(await settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
     expect((await fleet.call('GET', appo(`/app_instance_infos/${id}`))).status).toBe(404)
+    expect((await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)).status).toBe(404)
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
   })
 })
