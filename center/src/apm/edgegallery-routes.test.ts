@@ -162,7 +162,7 @@ describe.each(dialects)('/apm/v1 on %s', (dialect) => {
     })
     expect([unknown.status, unknown.body.detail]).toEqual([
       400,
-      'host 10.0.0.99 is not registered in tenant ' + op.tenantId,
+      `host 10.0.0.99 is not registered in tenant ${op.tenantId}`,
     ])
     const noVersion = await upload(good, { appPackageName: 'hello' })
     expect(noVersion.body.errors.map((e: { path: string }) => e.path)).toEqual(['body.appPackageVersion'])

@@ -1,5 +1,6 @@
 import type { AppPackage } from '@mecm/protocol'
 import { badRequest } from '@mecm/runtime'
+import { z } from 'zod'
 
 /**
  * ETSI GS MEC 009 attribute-based filtering: `(op,attr,value[,value...])` expressions joined by
@@ -111,4 +112,46 @@ export function filterView(pkg: AppPackage) {
 /** Whether a package passes every one of a subscription's appPkgFilter expressions. */
 export function passes(filters: readonly string[], pkg: AppPackage): boolean {
   return filters.every((filter) => matches(filterView(pkg), parseFilter(filter, filterable)))
+}
+
+/** The list query of ETSI GS MEC 009: a filter and attribute selectors. */
+export const ListQuery = z
+  .object({
+    filter: z.string().max(4096).optional(),
+    all_fields: z.string().optional(),
+    fields: z.string().max(1024).optional(),
+    exclude_fields: z.string().max(1024).optional(),
+    exclude_default: z.string().optional(),
+  })
+  .strict()
+export type ListQuery = z.infer<typeof ListQuery>
+
+/**
+ * ETSI GS MEC 009 filter and attribute selectors over a list: all_fields (everything), fields and
+ * exclude_fields (complex attributes by name), exclude_default (drops the complex attributes not
+ * named in fields). Without a selector, records come whole.
+ */
+export function selectFrom<T extends Record<string, unknown>>(
+  records: T[],
+  query: ListQuery,
+  filterable: readonly string[],
+  complex: readonly string[],
+): Partial<T>[] {
+  const names = (list?: string) => (list ? list.split(',').map((field) => field.trim()) : [])
+  for (const field of [...names(query.fields), ...names(query.exclude_fields)]) {
+    if (!complex.includes(field))
+      throw badRequest(
+        complex.length
+          ? `"${field}" is not a complex attribute here; those are ${complex.join(', ')}`
+          : `"${field}": these records have no complex attributes to select`,
+      )
+  }
+  const conditions = query.filter ? parseFilter(query.filter, filterable) : []
+  const drop = new Set<string>(query.all_fields === undefined ? names(query.exclude_fields) : [])
+  if (query.all_fields === undefined && (query.exclude_default !== undefined || query.fields !== undefined)) {
+    for (const field of complex) if (!names(query.fields).includes(field)) drop.add(field)
+  }
+  return records
+    .filter((record) => matches(record, conditions))
+    .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !drop.has(key))) as Partial<T>)
 }

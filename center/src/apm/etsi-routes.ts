@@ -6,7 +6,7 @@ import type { Api } from '../http/route'
 import type { BlobStore } from './blob-store'
 import { checkCallbackUrl } from './callback-url'
 import { blobResponse, contentResponses } from './download'
-import { filterable, filterView, matches, parseFilter } from './etsi-filter'
+import { filterable, filterView, ListQuery, parseFilter, selectFrom } from './etsi-filter'
 import type { Notifier } from './notifier'
 import type { Onboarding } from './onboarding'
 import type { StoredPackage } from './package-store'
@@ -40,32 +40,6 @@ function appPkgInfo(found: StoredPackage) {
 type AppPkgInfo = ReturnType<typeof appPkgInfo>
 
 const complex = ['softwareImages', 'additionalArtifacts', 'userDefinedData', 'checksum'] as const
-const ListQuery = z
-  .object({
-    filter: z.string().max(4096).optional(),
-    all_fields: z.string().optional(),
-    fields: z.string().max(1024).optional(),
-    exclude_fields: z.string().max(1024).optional(),
-    exclude_default: z.string().optional(),
-  })
-  .strict()
-
-/** Applies all_fields / fields / exclude_fields / exclude_default to one AppPkgInfo. */
-function project(info: AppPkgInfo, query: z.infer<typeof ListQuery>): Partial<AppPkgInfo> {
-  const names = (list?: string) => (list ? list.split(',').map((f) => f.trim()) : [])
-  for (const field of [...names(query.fields), ...names(query.exclude_fields)]) {
-    if (!(complex as readonly string[]).includes(field)) {
-      throw badRequest(`"${field}" is not a complex attribute of AppPkgInfo; those are ${complex.join(', ')}`)
-    }
-  }
-  if (query.all_fields !== undefined) return info
-  const drop = new Set<string>(names(query.exclude_fields))
-  if (query.exclude_default !== undefined || query.fields !== undefined) {
-    for (const field of complex) if (!names(query.fields).includes(field)) drop.add(field)
-  }
-  return Object.fromEntries(Object.entries(info).filter(([key]) => !drop.has(key))) as Partial<AppPkgInfo>
-}
-
 const SubscriptionType = z.enum(['AppPackageOnBoarding', 'AppPacakgeOperationChange', 'AppPackageDeletion'])
 const SubscriptionRequest = z.preprocess(
   // the specification spells it subsctiptionType; the corrected spelling is accepted too
@@ -155,9 +129,8 @@ export function etsiPackageRoutes(
       },
     },
     async ({ c, query, principal }) => {
-      const conditions = query.filter ? parseFilter(query.filter, filterable) : []
       const infos = (await store.packages.all(principal.tenantId)).map(appPkgInfo)
-      return c.json(infos.filter((info) => matches(info, conditions)).map((info) => project(info, query)))
+      return c.json(selectFrom(infos, query, filterable, complex))
     },
   )
 

@@ -3,6 +3,7 @@ import { type AppPackage, etsiInstanceState } from '@mecm/protocol'
 import { badRequest, conflict, notFound } from '@mecm/runtime'
 import type { Context } from 'hono'
 import type { z } from 'zod'
+import { ListQuery, selectFrom } from '../apm/etsi-filter'
 import type { Store } from '../db/store'
 import type { Api, Env } from '../http/route'
 import { hostsOf } from './candidates'
@@ -18,12 +19,10 @@ import {
   InstantiateAppRequest,
   instanceFilterable,
   instanceHref,
-  ListQuery,
   OperateAppRequest,
   OpOccPath,
   opOccFilterable,
   opOccHref,
-  selectFrom,
   TerminateAppRequest,
   tag,
 } from './etsi-views'

@@ -1,7 +1,5 @@
 import { type AppPackage, etsiInstanceState, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
-import { badRequest } from '@mecm/runtime'
 import { z } from 'zod'
-import { matches, parseFilter } from '../apm/etsi-filter'
 import type { StoredInstance } from './instance-store'
 import { AppInstCriteria, AppLcmOpOccCriteria, LCM_BASE, type LcmSubscription, timeStamp } from './lcm-subscriptions'
 import type { StoredOperation } from './operation-store'
@@ -113,49 +111,6 @@ export function subscriptionInfo(subscription: LcmSubscription) {
     ...(typeof appInstanceState === 'string' ? { notificationType: appInstanceState } : {}),
     ...subscription.criteria,
   }
-}
-
-// ---------- query parameters: filter and attribute selectors ----------
-
-export const ListQuery = z
-  .object({
-    filter: z.string().max(4096).optional(),
-    all_fields: z.string().optional(),
-    fields: z.string().max(1024).optional(),
-    exclude_fields: z.string().max(1024).optional(),
-    exclude_default: z.string().optional(),
-  })
-  .strict()
-type ListQuery = z.infer<typeof ListQuery>
-
-/**
- * ETSI GS MEC 009 filter and attribute selectors over a list: all_fields (everything), fields and
- * exclude_fields (complex attributes by name), exclude_default (drops the complex attributes not
- * named in fields). Without a selector, records come whole.
- */
-export function selectFrom<T extends Record<string, unknown>>(
-  records: T[],
-  query: ListQuery,
-  filterable: readonly string[],
-  complex: readonly string[],
-): Partial<T>[] {
-  const names = (list?: string) => (list ? list.split(',').map((field) => field.trim()) : [])
-  for (const field of [...names(query.fields), ...names(query.exclude_fields)]) {
-    if (!complex.includes(field))
-      throw badRequest(
-        complex.length
-          ? `"${field}" is not a complex attribute here; those are ${complex.join(', ')}`
-          : `"${field}": these records have no complex attributes to select`,
-      )
-  }
-  const conditions = query.filter ? parseFilter(query.filter, filterable) : []
-  const drop = new Set<string>(query.all_fields === undefined ? names(query.exclude_fields) : [])
-  if (query.all_fields === undefined && (query.exclude_default !== undefined || query.fields !== undefined)) {
-    for (const field of complex) if (!names(query.fields).includes(field)) drop.add(field)
-  }
-  return records
-    .filter((record) => matches(record, conditions))
-    .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !drop.has(key))) as Partial<T>)
 }
 
 export const instanceFilterable = [
