@@ -37,7 +37,6 @@ function appPkgInfo(found: StoredPackage) {
     },
   }
 }
-type AppPkgInfo = ReturnType<typeof appPkgInfo>
 
 const complex = ['softwareImages', 'additionalArtifacts', 'userDefinedData', 'checksum'] as const
 const SubscriptionType = z.enum(['AppPackageOnBoarding', 'AppPacakgeOperationChange', 'AppPackageDeletion'])
