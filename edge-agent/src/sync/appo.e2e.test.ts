@@ -84,7 +84,19 @@ describe('orchestration end to end: a center and three agents as processes', () 
           return list.map((one) => one.appInstanceId)
         }),
       )
-    return { state, env, dataDir, port, admin, appo, agents, appPkgId, settled, running }
+    /** batch_instantiate of `ids`, each app on a port of its own. */
+    const deployAll = async (ids: string[], rollout: object) => {
+      const ports = await Promise.all(ids.map(() => freePort()))
+      const deploy = await admin.as('POST', appo('/app_instances/batch_instantiate'), {
+        instantiationParameters: ids.map((appInstanceId, i) => ({
+          appInstanceId,
+          parameters: { PORT: String(ports[i]) },
+        })),
+        rollout,
+      })
+      return { operationId: deploy.operationId as string, ports }
+    }
+    return { state, env, dataDir, port, admin, appo, agents, appPkgId, settled, running, deployAll }
   }
 
   it('onboards, batch-deploys by placement, configures rules, queries and terminates', async () => {
@@ -97,15 +109,8 @@ describe('orchestration end to end: a center and three agents as processes', () 
     expect(created.response).toHaveLength(3)
     expect((await w.settled(created.operationId)).operationState).toBe('COMPLETED')
     const ids: string[] = created.response.map((item: { appInstanceId: string }) => item.appInstanceId)
-    const ports = await Promise.all(ids.map(() => freePort()))
-    const deploy = await w.admin.as('POST', w.appo('/app_instances/batch_instantiate'), {
-      instantiationParameters: ids.map((appInstanceId, i) => ({
-        appInstanceId,
-        parameters: { PORT: String(ports[i]) },
-      })),
-      rollout: { stageSize: 2, concurrency: 2 },
-    })
-    const batch = await w.settled(deploy.operationId)
+    const { operationId, ports } = await w.deployAll(ids, { stageSize: 2, concurrency: 2 })
+    const batch = await w.settled(operationId)
     expect(batch.operationState).toBe('COMPLETED')
     expect(Object.keys(batch.hosts).sort()).toEqual(w.agents.map((agent) => agent.ip))
     for (const port of ports) expect(await answers(port)).toBe(true)
@@ -145,25 +150,18 @@ describe('orchestration end to end: a center and three agents as processes', () 
     })
     expect((await w.settled(created.operationId)).operationState).toBe('COMPLETED')
     const ids: string[] = created.response.map((item: { appInstanceId: string }) => item.appInstanceId)
-    const ports = await Promise.all(ids.map(() => freePort()))
-    const deploy = await w.admin.as('POST', w.appo('/app_instances/batch_instantiate'), {
-      instantiationParameters: ids.map((appInstanceId, i) => ({
-        appInstanceId,
-        parameters: { PORT: String(ports[i]) },
-      })),
-      rollout: { stageSize: 3, concurrency: 3 },
-    })
+    const { operationId, ports } = await w.deployAll(ids, { stageSize: 3, concurrency: 3 })
     // kill it once the first stage has started and before the batch is done
     await vi.waitFor(async () => {
-      const view = await w.admin.as('GET', w.appo(`/operations/${deploy.operationId}`))
+      const view = await w.admin.as('GET', w.appo(`/operations/${operationId}`))
       expect(view.items.some((item: { operationState: string }) => item.operationState !== 'STARTING')).toBe(true)
     }, WAIT)
-    const before = await w.admin.as('GET', w.appo(`/operations/${deploy.operationId}`))
+    const before = await w.admin.as('GET', w.appo(`/operations/${operationId}`))
     expect(before.operationState).toBe('PROCESSING')
     await w.state.center.kill('SIGKILL')
     w.state.center = await centerProcess(join(w.dataDir, 'center'), w.port, w.env)
 
-    const batch = await w.settled(deploy.operationId)
+    const batch = await w.settled(operationId)
     expect(batch.operationState).toBe('COMPLETED')
     expect(batch.items.every((item: { operationState: string }) => item.operationState === 'COMPLETED')).toBe(true)
     const everywhere = (await w.running()).flat()
