@@ -564,16 +564,21 @@ describe.each(dialects)('/app_lcm/v1 on %s', (dialect) => {
     expect((await api().get(`${base}/app_instances/${id}`)).body.instantiatedAppState).toEqual({
       operationalState: 'STOPPED',
     })
-    const terminated = await completes('terminate', { terminationType: 'FORCEFUL' })
+    await completes('terminate', { terminationType: 'FORCEFUL' })
     expect((await api().get(`${base}/app_instances/${id}`)).body.instantiationState).toBe('NOT_INSTANTIATED')
 
     // each subscriber hears of its own kinds only: no OPERATE, no STOPPED
-    await callbacks.next((n) => to(ops)(n) && n.appLcmOpOccId === terminated)
+    for (const operation of ['INSTANTIATE', 'TERMINATE'])
+      for (const state of ['PROCESSING', 'COMPLETED'])
+        await callbacks.next((n) => to(ops)(n) && n.lcmOperation === operation && n.notificationType === state)
     await callbacks.next((n) => to(states)(n) && n.notificationType === 'NOT_INSTANTIATED')
-    expect(callbacks.received.filter(to(ops)).map((n) => [n.lcmOperation, n.notificationType])).toEqual([
-      ['INSTANTIATE', 'COMPLETED'],
-      ['TERMINATE', 'COMPLETED'],
-    ])
+    // each operation is told as it begins and as it ends
+    expect(
+      callbacks.received
+        .filter(to(ops))
+        .map((n) => `${n.lcmOperation} ${n.notificationType}`)
+        .sort(),
+    ).toEqual(['INSTANTIATE COMPLETED', 'INSTANTIATE PROCESSING', 'TERMINATE COMPLETED', 'TERMINATE PROCESSING'])
     const told = callbacks.received.filter(to(states))
     expect(told.map((n) => n.notificationType)).toEqual(['STARTED', 'NOT_INSTANTIATED'])
     expect(told[0]).toEqual({

@@ -251,8 +251,8 @@ export function instanceStateName(instance: Pick<StoredInstance, 'status'>): App
 }
 
 /**
- * The `onEnded` of the lifecycle service: when an ETSI lifecycle operation ends (COMPLETED,
- * FAILED_TEMP or FAILED), queues an AppLcmOpOccNotification to each matching AppLcmOpOccStateChange
+ * The `onChange` of the lifecycle service: when an ETSI lifecycle operation begins PROCESSING or
+ * ends (COMPLETED, FAILED_TEMP or FAILED), queues an AppLcmOpOccNotification to each matching AppLcmOpOccStateChange
  * subscription of the tenant and, when it COMPLETED, an AppInstNotification with the instance's new
  * state to each matching AppInstanceStateChange subscription; then the notifier delivers them.
  */

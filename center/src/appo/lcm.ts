@@ -52,8 +52,8 @@ export async function lcmService(deps: {
   hub: SyncHub
   log: Logger
   settings: LcmSettings
-  /** Told about every operation as it ends (subscriptions, portals). */
-  onEnded?: (op: StoredOperation, instance: StoredInstance | undefined) => Promise<void>
+  /** Told about every operation as it begins PROCESSING and as it ends (subscriptions, portals). */
+  onChange?: (op: StoredOperation, instance: StoredInstance | undefined) => Promise<void>
 }) {
   const { store, hub, log, settings } = deps
   const appo: AppoStore = store.appo
@@ -85,7 +85,7 @@ export async function lcmService(deps: {
 
   async function notify(op: StoredOperation) {
     const instance = op.appInstanceId ? await appo.instances.get(op.appInstanceId) : undefined
-    await deps.onEnded?.(op, instance)
+    await deps.onChange?.(op, instance)
   }
 
   async function failIn(tx: AppoStore, op: StoredOperation, detail: string): Promise<StoredOperation> {
@@ -143,7 +143,7 @@ export async function lcmService(deps: {
     }),
   }
   const processes = await processLibrary(Object.keys(steps), settings.processDir)
-  runner = operationRunner({ appo, processes, steps, log, settings, settle, ended: notify })
+  runner = operationRunner({ appo, processes, steps, log, settings, settle, changed: notify })
 
   /** Records an operation on an instance and holds the instance for it; 409 when another holds it. */
   async function operate(
@@ -181,7 +181,7 @@ export async function lcmService(deps: {
       await options.alongside?.(tx, operationId)
       return op
     })
-    if (superseded) await deps.onEnded?.(superseded, undefined).catch(() => undefined)
+    if (superseded) await deps.onChange?.(superseded, undefined).catch(() => undefined)
     runner.start(op.operationId)
     return op
   }
@@ -376,6 +376,7 @@ export async function lcmService(deps: {
         if (taskId) await tx.ruleTasks.reopen(taskId)
         return tx.operations.retry(op.operationId)
       })
+      await notify(retried).catch(() => undefined)
       runner.start(op.operationId)
       return retried
     },

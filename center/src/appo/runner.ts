@@ -68,8 +68,8 @@ export function operationRunner(deps: {
   settings: RunnerSettings
   /** In the transaction that ends an operation: what goes with it (the instance, its rule task). */
   settle(tx: AppoStore, op: StoredOperation, problem: Problem | null): Promise<void>
-  /** After an operation ended (COMPLETED, FAILED_TEMP or FAILED): notifications. */
-  ended(op: StoredOperation): Promise<void>
+  /** After an operation changed state (began PROCESSING, or ended): notifications. */
+  changed(op: StoredOperation): Promise<void>
 }) {
   const { appo, processes, steps, log, settings } = deps
   const owner = randomUUID()
@@ -77,6 +77,13 @@ export function operationRunner(deps: {
   const engines = new Map<string, { engine: Engine; abort: AbortController }>()
   const events = new EventEmitter()
   let closed = false
+
+  const tell = (op: StoredOperation) =>
+    deps
+      .changed(op)
+      .catch((error) =>
+        log.warn('could not tell listeners about an operation', { operationId: op.operationId, error: String(error) }),
+      )
 
   const current = async (operationId: string) => (await appo.operations.get(operationId)) as StoredOperation
 
@@ -95,7 +102,10 @@ export function operationRunner(deps: {
 
   async function runEngine(operationId: string): Promise<StoredOperation> {
     let op = await current(operationId)
-    if (op.state === 'STARTING') op = await appo.operations.move(operationId, 'PROCESSING')
+    if (op.state === 'STARTING') {
+      op = await appo.operations.move(operationId, 'PROCESSING')
+      await tell(op)
+    }
     const abort = new AbortController()
     const services = Object.fromEntries(
       Object.entries(steps).map(([name, step]) => [
@@ -168,11 +178,7 @@ export function operationRunner(deps: {
       await deps.settle(tx, moved, failure?.problem ?? null)
       return moved
     })
-    await deps
-      .ended(op)
-      .catch((notifying) =>
-        log.warn('could not tell listeners about an operation', { operationId, error: String(notifying) }),
-      )
+    await tell(op)
     events.emit('ended', op)
     return op
   }
