@@ -77,7 +77,7 @@ export async function startCenter(config: Config, log: Logger = createLogger(con
     store,
     hub,
     log,
-    onChange: notifyLcmSubscribers(store),
+    onChange: notifyLcmSubscribers(store, () => notifications.deliver()),
     settings: {
       edgeTimeoutMs: config.operationTimeoutMs,
       leaseMs: config.operationLeaseMs,

@@ -111,6 +111,11 @@ export function notifier(store: SubscriptionStore, log: Logger, options: Notifie
       void deliverDue()
     },
 
+    /** Delivers what is due now (notifications queued by others), rather than at the next tick. */
+    deliver(): void {
+      void deliverDue()
+    },
+
     async stop(): Promise<void> {
       if (timer) clearInterval(timer)
       await running

@@ -254,10 +254,11 @@ export function instanceStateName(instance: Pick<StoredInstance, 'status'>): App
  * The `onChange` of the lifecycle service: when an ETSI lifecycle operation begins PROCESSING or
  * ends (COMPLETED, FAILED_TEMP or FAILED), queues an AppLcmOpOccNotification to each matching AppLcmOpOccStateChange
  * subscription of the tenant and, when it COMPLETED, an AppInstNotification with the instance's new
- * state to each matching AppInstanceStateChange subscription; then the notifier delivers them.
+ * state to each matching AppInstanceStateChange subscription; then `deliver` sends them at once.
  */
 export function notifyLcmSubscribers(
   store: Pick<Store, 'lcmSubscriptions' | 'packageSubscriptions' | 'appo' | 'packages'>,
+  deliver: () => void,
 ) {
   return async (op: StoredOperation, ended: StoredInstance | undefined): Promise<void> => {
     if (!isEtsiOperation(op.lcmOperation) || !op.appInstanceId) return
@@ -308,5 +309,6 @@ export function notifyLcmSubscribers(
         } as { id: string })
       }
     }
+    deliver()
   }
 }
