@@ -226,4 +226,30 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       error: { title: 'Rollout Finished With Failures' },
     })
   })
+
+  it('changes at most maxUnavailable instances at once when terminating', async () => {
+    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+      appPackageId: appPkgId,
+      appName: 'capped',
+      mecHost: [edges[0]?.ip, edges[2]?.ip, edges[0]?.ip, edges[2]?.ip],
+    })
+    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
+    expect((await settled((await instantiateAll(ids, { concurrency: 4 })).operationId)).operationState).toBe(
+      'COMPLETED',
+    )
+    const gone = await fleet.call('POST', appo('/app_instances/batch_terminate'), {
+      appInstanceIds: ids,
+      rollout: { concurrency: 4, maxUnavailable: 1 },
+    })
+    // sampled while it runs: never two children in progress at once
+    let most = 0
+    let view: { operationState: string; items: { operationState: string }[] }
+    do {
+      view = (await fleet.call('GET', appo(`/operations/${gone.body.operationId}`))).body
+      most = Math.max(most, view.items.filter((item) => item.operationState === 'PROCESSING').length)
+    } while (view.operationState === 'PROCESSING' || view.operationState === 'STARTING')
+    expect(view.operationState).toBe('COMPLETED')
+    expect(most).toBe(1)
+  })
 })
