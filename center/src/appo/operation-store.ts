@@ -54,6 +54,8 @@ export interface StoredOperation {
   issuedAttempt: number
   attempts: number
   cancelPending: boolean
+  /** The center replica running it, while one does. */
+  leaseOwner: string | null
   startTime: string
   stateEnteredTime: string
 }
@@ -73,6 +75,7 @@ interface OperationRow {
   issued_attempt: number
   attempts: number
   cancel_pending: number
+  lease_owner: string | null
   start_time: string
   state_entered_time: string
 }
@@ -92,6 +95,7 @@ const toOperation = (row: OperationRow): StoredOperation => ({
   issuedAttempt: Number(row.issued_attempt),
   attempts: Number(row.attempts),
   cancelPending: Boolean(Number(row.cancel_pending)),
+  leaseOwner: row.lease_owner,
   startTime: row.start_time,
   stateEnteredTime: row.state_entered_time,
 })

@@ -115,6 +115,28 @@ describe.each(dialects)('operations survive a center that dies between steps, on
     }, WAIT)
   })
 
+  it('leaves the end of an operation to the replica that took it over', async () => {
+    const { id } = await create()
+    const { lcm } = t.center
+    // the host never connects: the instantiate waits for it, 1.5 s
+    const op = await lcm.instantiate(operator.tenantId, id, { timeoutMs: 1500 })
+    await vi.waitFor(
+      async () => expect((await t.store.appo.operations.get(op.operationId))?.state).toBe('PROCESSING'),
+      WAIT,
+    )
+    // as if this replica paused past its lease and another claimed the operation
+    await t.store.appo.operations.releaseLeases(lcm.runner.owner, op.operationId)
+    expect(await t.store.appo.operations.claim(op.operationId, 'the-other-replica', 60_000)).toBe(true)
+    const here = await lcm.runner.run(op.operationId)
+    expect(here).toMatchObject({ state: 'PROCESSING', leaseOwner: 'the-other-replica' })
+    // the other replica dies too: this one resumes the operation and ends it
+    await t.store.appo.operations.releaseLeases('the-other-replica')
+    await vi.waitFor(async () => {
+      const ended = await t.store.appo.operations.get(op.operationId)
+      expect(ended).toMatchObject({ state: 'FAILED_TEMP', error: { title: 'Edge Timeout' } })
+    }, WAIT)
+  })
+
   it('lets a new operation take an instance still marked as held by one that has ended', async () => {
     const { id, operationId } = await create()
     await t.store.appo.instances.hold(id, operationId)

@@ -170,7 +170,10 @@ export function operationRunner(deps: {
     if (failure && failure.problem.status >= 500)
       log.warn('an operation step failed', { operationId, detail: failure.problem.detail })
     const op = await appo.transaction(async (tx) => {
-      const kind = (await tx.operations.get(operationId))?.lcmOperation
+      const now = (await tx.operations.get(operationId)) as StoredOperation
+      // another replica took it over while this one was away: the end is theirs to write
+      if (now.leaseOwner !== owner) return undefined
+      const kind = now.lcmOperation
       let moved = await tx.operations.move(operationId, failure ? 'FAILED_TEMP' : 'COMPLETED', failure?.problem ?? null)
       // a failure no retry can mend, and any failed batch (its children ran: it is not run again), is FAILED at once
       if (failure && (failure.final || kind === 'BATCH'))
@@ -178,6 +181,7 @@ export function operationRunner(deps: {
       await deps.settle(tx, moved, failure?.problem ?? null)
       return moved
     })
+    if (!op) return current(operationId)
     await tell(op)
     events.emit('ended', op)
     return op
