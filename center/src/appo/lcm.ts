@@ -165,10 +165,8 @@ export async function lcmService(deps: {
       if (!instance) throw notFound(`app instance ${appInstanceId} not found in tenant ${tenantId}`)
       if (instance.operationId && options.supersede) {
         const holder = await tx.operations.get(instance.operationId)
-        if (holder?.state === 'FAILED_TEMP') {
-          superseded = await tx.operations.move(holder.operationId, 'FAILED', holder.error)
-          await tx.instances.release(appInstanceId, holder.operationId)
-        }
+        // EdgeGallery's clients know no FAILED_TEMP: their next request fails it for them
+        if (holder?.state === 'FAILED_TEMP') superseded = await failIn(tx, holder, 'superseded')
       }
       options.precondition?.(instance)
       try {
@@ -181,7 +179,7 @@ export async function lcmService(deps: {
       await options.alongside?.(tx, operationId)
       return op
     })
-    if (superseded) await deps.onChange?.(superseded, undefined).catch(() => undefined)
+    if (superseded) await notify(superseded).catch(() => undefined)
     runner.start(op.operationId)
     return op
   }

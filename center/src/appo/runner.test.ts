@@ -137,6 +137,29 @@ describe.each(dialects)('operations survive a center that dies between steps, on
     }, WAIT)
   })
 
+  it("fails a FAILED_TEMP operation for EdgeGallery's clients when they ask for the next one", async () => {
+    const { id } = await create()
+    const stuck = await t.center.lcm.instantiate(operator.tenantId, id, { timeoutMs: 1000 })
+    await vi.waitFor(
+      async () => expect((await t.store.appo.operations.get(stuck.operationId))?.state).toBe('FAILED_TEMP'),
+      WAIT,
+    )
+    // ETSI's clients are told to retry, fail or cancel it first
+    const strict = await t.call('POST', `/app_lcm/v1/app_instances/${id}/terminate`, {
+      token: operator.token,
+      body: { terminationType: 'FORCEFUL' },
+    })
+    expect(strict.status).toBe(409)
+    const deleted = await t.call('DELETE', appo(`/app_instances/${id}`), { token: operator.token })
+    expect(deleted.status).toBe(202)
+    expect(await t.store.appo.operations.get(stuck.operationId)).toMatchObject({ state: 'FAILED' })
+    // the instantiate is queued for the edge, so the terminate must reach it too: it waits for it
+    const terminate = deleted.body.response.operationId
+    await vi.waitFor(async () => {
+      expect(await t.store.appo.instances.get(id)).toMatchObject({ status: 'TERMINATING', operationId: terminate })
+    }, WAIT)
+  })
+
   it('lets a new operation take an instance still marked as held by one that has ended', async () => {
     const { id, operationId } = await create()
     await t.store.appo.instances.hold(id, operationId)
