@@ -18,18 +18,19 @@ export async function hostsOf(store: Store, tenantId: string): Promise<StoredHos
 /** Every host of a tenant with what placement reads: latest metrics, MEP services, instances of the app. */
 async function candidatesOf(store: Store, tenantId: string, appId: string): Promise<Candidate[]> {
   const hosts = await hostsOf(store, tenantId)
-  const counts = await store.appo.instances.countsByHost(appId)
-  return Promise.all(
-    hosts.map(async (host) => {
-      const sync = await store.edgeOutbox.state(host.hostId)
-      return {
-        host,
-        metrics: (sync?.metrics as Candidate['metrics']) ?? null,
-        mepServices: (sync?.mepServices as MepServiceLike[]) ?? [],
-        instancesOfApp: counts.get(host.hostId) ?? 0,
-      }
-    }),
-  )
+  const [counts, states] = await Promise.all([
+    store.appo.instances.countsByHost(appId),
+    store.edgeOutbox.statesOf(tenantId),
+  ])
+  return hosts.map((host) => {
+    const sync = states.get(host.hostId)
+    return {
+      host,
+      metrics: (sync?.metrics as Candidate['metrics']) ?? null,
+      mepServices: (sync?.mepServices as MepServiceLike[]) ?? [],
+      instancesOfApp: counts.get(host.hostId) ?? 0,
+    }
+  })
 }
 
 /** Decides where `count` instances of a package go in a tenant, with the reasons for every host. */

@@ -5,6 +5,7 @@ import type { Store } from '../db/store'
 import type { Api } from '../http/route'
 import { hostIn } from '../inventory/host-routes'
 import type { SyncHub } from '../sync/hub'
+import type { StoredInstance } from './instance-store'
 import type { CreateRequest, LcmService } from './lcm'
 import { PlacementSpec } from './placement'
 import { Rollout } from './rollout'
@@ -411,14 +412,16 @@ export function edgeGalleryAppoRoutes(api: Api, deps: { store: Store; hub: SyncH
       const parsedIds = ids ? z.array(Uuid).safeParse(ids) : undefined
       if (parsedIds && !parsedIds.success) throw badRequest('appInstIds: every id must be a UUID')
       const list = await appo.instances.list(params.tenantId, parsedIds ? { ids: parsedIds.data } : {})
-      return c.json({
-        response: await Promise.all(list.map(async (one) => instanceInfo(one, await holderOf(one.operationId)))),
-      })
+      return c.json({ response: await infosOf(list) })
     },
   )
 
-  const holderOf = async (operationId: string | null) =>
-    operationId ? await appo.operations.get(operationId) : undefined
+  /** EdgeGallery's view of instances, with the operations holding them read at once. */
+  const infosOf = async (list: StoredInstance[]) => {
+    const ids = list.flatMap((one) => (one.operationId ? [one.operationId] : []))
+    const holders = new Map((await appo.operations.many(ids)).map((op) => [op.operationId, op]))
+    return list.map((one) => instanceInfo(one, one.operationId ? holders.get(one.operationId) : undefined))
+  }
 
   api.add(
     {
@@ -432,7 +435,7 @@ export function edgeGalleryAppoRoutes(api: Api, deps: { store: Store; hub: SyncH
     },
     async ({ c, params }) => {
       const instance = await instanceIn(params.tenantId, params.appInstanceId)
-      return c.json({ response: instanceInfo(instance, await holderOf(instance.operationId)) })
+      return c.json({ response: (await infosOf([instance]))[0] })
     },
   )
 
@@ -452,7 +455,7 @@ export function edgeGalleryAppoRoutes(api: Api, deps: { store: Store; hub: SyncH
     async ({ c, params }) => {
       const list = await appo.instances.list(params.tenantId, { appId: params.appId, appPkgId: params.packageId })
       return c.json({
-        data: await Promise.all(list.map(async (one) => instanceInfo(one, await holderOf(one.operationId)))),
+        data: await infosOf(list),
       })
     },
   )

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { InstanceStatus, InstantiationParameters, OperationType, Problem } from '@mecm/protocol'
+import type { AppPackage, InstanceStatus, InstantiationParameters, OperationType, Problem } from '@mecm/protocol'
 import { conflict, type Logger, notFound } from '@mecm/runtime'
 import type { Store } from '../db/store'
 import type { SyncHub } from '../sync/hub'
@@ -184,13 +184,26 @@ export async function lcmService(deps: {
     return op
   }
 
-  async function newInstance(tenantId: string, request: CreateRequest): Promise<NewInstance> {
-    const found = await store.packages.get(tenantId, request.appPkgId)
-    if (!found) throw notFound(`package ${request.appPkgId} not found in tenant ${tenantId}`)
+  /** The package instances are made of, if it can be used now. */
+  async function usablePackage(tenantId: string, appPkgId: string) {
+    const found = await store.packages.get(tenantId, appPkgId)
+    if (!found) throw notFound(`package ${appPkgId} not found in tenant ${tenantId}`)
     const { pkg } = found
     if (pkg.onboardingState !== 'ONBOARDED')
       throw conflict(`package ${pkg.appPkgId} is ${pkg.onboardingState}, not ONBOARDED`)
     if (pkg.operationalState !== 'ENABLED') throw conflict(`package ${pkg.appPkgId} is DISABLED: enable it first`)
+    return pkg
+  }
+
+  /** New instance records for `requests`, each package read once. */
+  async function newInstances(tenantId: string, requests: CreateRequest[]): Promise<NewInstance[]> {
+    const packages = new Map<string, Awaited<ReturnType<typeof usablePackage>>>()
+    for (const appPkgId of new Set(requests.map((request) => request.appPkgId)))
+      packages.set(appPkgId, await usablePackage(tenantId, appPkgId))
+    return requests.map((request) => newInstance(tenantId, packages.get(request.appPkgId) as AppPackage, request))
+  }
+
+  function newInstance(tenantId: string, pkg: AppPackage, request: CreateRequest): NewInstance {
     return {
       appInstanceId: randomUUID(),
       tenantId,
@@ -221,7 +234,7 @@ export async function lcmService(deps: {
 
     /** Records the instance, and a CREATE operation that places it. */
     async create(tenantId: string, request: CreateRequest) {
-      const instance = await newInstance(tenantId, request)
+      const [instance] = (await newInstances(tenantId, [request])) as [NewInstance]
       const operationId = randomUUID()
       const op = await appo.transaction(async (tx) => {
         await tx.instances.insert(instance)
@@ -305,7 +318,7 @@ export async function lcmService(deps: {
       rollout: Rollout,
       create: CreateRequest[] = [],
     ): Promise<{ operation: StoredOperation; items: BatchItem[] }> {
-      const made = await Promise.all(create.map((request) => newInstance(tenantId, request)))
+      const made = await newInstances(tenantId, create)
       const all = [...made.map((instance) => ({ appInstanceId: instance.appInstanceId, params: {} })), ...entries]
       const batchId = randomUUID()
       const result = await appo.transaction(async (tx) => {

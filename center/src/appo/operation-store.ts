@@ -161,6 +161,16 @@ export function operationStore(sql: Sql) {
       return rows.map(toOperation)
     },
 
+    /** The operations with these ids, in one read. */
+    async many(operationIds: string[]): Promise<StoredOperation[]> {
+      if (operationIds.length === 0) return []
+      const rows = await sql.all<OperationRow>(
+        `SELECT * FROM lcm_operations WHERE operation_id IN (${operationIds.map(() => '?').join(', ')})`,
+        operationIds,
+      )
+      return rows.map(toOperation)
+    },
+
     async children(parentId: string): Promise<StoredOperation[]> {
       const rows = await sql.all<OperationRow>('SELECT * FROM lcm_operations WHERE parent_id = ? ORDER BY position', [
         parentId,

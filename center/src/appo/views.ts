@@ -61,10 +61,14 @@ export async function operationView(appo: AppoStore, op: StoredOperation) {
   }
   if (op.lcmOperation !== 'BATCH') return view
   const children = await appo.operations.children(op.operationId)
+  const ids = [...new Set(children.flatMap((child) => (child.appInstanceId ? [child.appInstanceId] : [])))]
+  const instances = new Map(
+    (await appo.instances.list(op.tenantId, { ids })).map((instance) => [instance.appInstanceId, instance]),
+  )
   const hosts: Record<string, Record<string, number>> = {}
   const items = []
   for (const child of children) {
-    const instance = child.appInstanceId ? await appo.instances.get(child.appInstanceId) : undefined
+    const instance = child.appInstanceId ? instances.get(child.appInstanceId) : undefined
     const host = instance?.mechostIp ?? 'unplaced'
     const counts = hosts[host] ?? { STARTING: 0, PROCESSING: 0, COMPLETED: 0, FAILED_TEMP: 0, FAILED: 0 }
     counts[child.state] = (counts[child.state] ?? 0) + 1

@@ -97,6 +97,15 @@ export function outboxStore(sql: Sql) {
       return row && toState(row)
     },
 
+    /** The sync state of every edge of a tenant that has one, by host id, in one read. */
+    async statesOf(tenantId: string): Promise<Map<string, SyncState>> {
+      const rows = await sql.all<SyncRow>(
+        'SELECT s.* FROM edge_sync s JOIN mec_hosts h ON h.host_id = s.host_id WHERE h.tenant_id = ?',
+        [tenantId],
+      )
+      return new Map(rows.map((row) => [row.host_id, toState(row)]))
+    },
+
     /**
      * Appends a command for one edge and updates its desired state; the caller's transaction, if
      * any, makes both part of its own change. The sequence comes from a row update, which
