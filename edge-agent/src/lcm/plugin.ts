@@ -1,10 +1,14 @@
-import type { DesiredInstance, ExecDescriptor, VimKind } from '@mecm/protocol'
+import type { DesiredInstance, ExecDescriptor, HostMetrics, PackageArtifact, VimKind } from '@mecm/protocol'
 
 /** Everything a plugin needs to run one instance. */
 export interface RunSpec {
   instance: DesiredInstance
-  /** The package's content, unpacked and verified. */
+  /** The package's content, unpacked and verified (for exec packages, the folder of the exec descriptor). */
   packageDir: string
+  /** The package's root folder, which the artifact paths are relative to. */
+  packageRoot: string
+  /** What the package deploys: Kubernetes manifests, Helm charts, images (see @mecm/csar). */
+  artifacts: PackageArtifact[]
   /** The exec descriptor, for exec packages. */
   exec?: ExecDescriptor
   /** Injected into the app: its instance id, AK/SK and the local MEP address. */
@@ -17,6 +21,30 @@ export interface Observation {
   /** False while a health check has not yet passed (or fails). */
   healthy: boolean
   detail: string
+  /** What the backend runs for the instance: pods, services, servers, volumes, stacks. */
+  resources?: ObservedResource[]
+  /** The backend's recent events about the instance, oldest first. */
+  events?: BackendEvent[]
+}
+
+export interface ObservedResource {
+  kind: string
+  name: string
+  /** The backend's own word for its state: Running, Pending, ACTIVE, CREATE_COMPLETE… */
+  status: string
+  ready?: boolean
+  restarts?: number
+  /** Addresses and ports it can be reached on. */
+  addresses?: string[]
+}
+
+export interface BackendEvent {
+  at: string
+  /** The object it is about, as kind/name. */
+  object: string
+  reason: string
+  message: string
+  type?: 'Normal' | 'Warning'
 }
 
 /**
@@ -33,4 +61,11 @@ export interface Plugin {
   observe(appInstanceId: string, spec?: RunSpec): Promise<Observation>
   /** The last `tail` lines, then (with `follow`) new ones until `signal` aborts. */
   logs(appInstanceId: string, options: { tail: number; follow?: boolean; signal?: AbortSignal }): AsyncIterable<string>
+  /**
+   * The capacity and use of what this plugin runs apps on (a cluster, a cloud project), when it
+   * can tell; without it the agent measures its own machine.
+   */
+  kpi?(instances: number): Promise<HostMetrics>
+  /** Lets go of connections and timers when the agent stops. */
+  close?(): Promise<void>
 }

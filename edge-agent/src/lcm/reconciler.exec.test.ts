@@ -6,7 +6,7 @@ import { examples } from '@mecm/protocol/examples'
 import { createLogger } from '@mecm/runtime'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openAgentStore } from '../store/store'
-import { freePort, helloApp } from '../testing/apps'
+import { freePort, helloApp, packageAt } from '../testing/apps'
 import { execPlugin } from './plugins/exec/exec-plugin'
 import { procStartTime } from './plugins/exec/process-file'
 import { reconciler } from './reconciler'
@@ -29,7 +29,7 @@ describe('the reconciler with the exec plugin', () => {
     const r = reconciler({
       store,
       plugin,
-      prepare: async () => ({ packageDir: helloApp(join(dir, 'package')), exec, env: {} }),
+      prepare: async () => ({ ...packageAt(helloApp(join(dir, 'package'))), exec, env: {} }),
       log: createLogger('silent'),
       now: () => clock,
     })

@@ -6,6 +6,7 @@ import { examples } from '@mecm/protocol/examples'
 import { createLogger } from '@mecm/runtime'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openAgentStore } from '../store/store'
+import { packageAt } from '../testing/apps'
 import type { Observation, Plugin } from './plugin'
 import { PackageOnItsWay, reconciler } from './reconciler'
 
@@ -197,7 +198,7 @@ describe('the reconciler', () => {
     const r = reconciler({
       store,
       plugin,
-      prepare: async () => ({ packageDir: dir, exec, env: {} }),
+      prepare: async () => ({ ...packageAt(dir), exec, env: {} }),
       log: createLogger('silent'),
       backoffMs: 1000,
       now: () => clock,
@@ -235,7 +236,7 @@ describe('the reconciler', () => {
     const r = reconciler({
       store,
       plugin: scriptedPlugin.plugin,
-      prepare: async () => ({ packageDir: dir, exec: ExecDescriptor.parse({ command: 'app' }), env: {} }),
+      prepare: async () => ({ ...packageAt(dir), exec: ExecDescriptor.parse({ command: 'app' }), env: {} }),
       log: createLogger('silent'),
       now: () => clock,
     })
@@ -264,7 +265,7 @@ describe('the reconciler', () => {
       plugin: scriptedPlugin.plugin,
       prepare: async () => {
         if (!arrived) throw new PackageOnItsWay('the package is being fetched (DISTRIBUTING)')
-        return { packageDir: dir, exec: ExecDescriptor.parse({ command: 'app' }), env: {} }
+        return { ...packageAt(dir), exec: ExecDescriptor.parse({ command: 'app' }), env: {} }
       },
       log: createLogger('silent'),
       now: () => clock,

@@ -99,6 +99,8 @@ export function packageManager(options: PackageManagerOptions) {
       const descriptor = pkg.details.artifacts.find((artifact) => artifact.kind === 'exec')
       return {
         packageDir: descriptor ? join(dirOf(pkg.digest), dirname(descriptor.path)) : dirOf(pkg.digest),
+        packageRoot: dirOf(pkg.digest),
+        artifacts: pkg.details.artifacts,
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
         env: {
           ...(({ accessKey, secretKey }) => ({ MECM_AK: accessKey, MECM_SK: secretKey }))(

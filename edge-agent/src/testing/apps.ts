@@ -16,6 +16,9 @@ http.createServer((q, s) => { console.log('request ' + q.url); s.end('ok') }).li
   return dir
 }
 
+/** A package unpacked at `dir` with no artifacts of note: what a test's prepare() returns. */
+export const packageAt = (dir: string) => ({ packageDir: dir, packageRoot: dir, artifacts: [] })
+
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))

@@ -27,6 +27,8 @@ async function spec(env: Record<string, string> = {}): Promise<RunSpec> {
       parameters: { GREETING: 'hello' },
     }),
     packageDir,
+    packageRoot: packageDir,
+    artifacts: [],
     exec: ExecDescriptor.parse({
       command: process.execPath,
       args: ['server.js'],
