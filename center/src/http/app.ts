@@ -22,6 +22,7 @@ import { issueEnrollment } from '../sync/enrollment'
 import { enrollmentRoutes } from '../sync/enrollment-routes'
 import { hostSyncRoutes } from '../sync/host-sync-routes'
 import type { SyncHub } from '../sync/hub'
+import { pluginConfigRoutes } from '../sync/plugin-config-routes'
 import { docsPage } from './docs-page'
 import { openApiDocument } from './openapi'
 import { Api, type Env } from './route'
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps) {
   })
   enrollmentRoutes(api, { store, hub: deps.hub, blobs: deps.packages.blobs, ttlSeconds: deps.enrollmentTtlSeconds })
   hostSyncRoutes(api, { store, hub: deps.hub })
+  pluginConfigRoutes(api, { store, hub: deps.hub })
   hostAppRoutes(api, store)
   appdRoutes(api, store)
   appStoreRoutes(api, deps.sealer, store)

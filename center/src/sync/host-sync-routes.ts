@@ -1,4 +1,4 @@
-import { DesiredInstance, InstanceStatus, InstantiationParameters, PluginConfig, redacted, Uuid } from '@mecm/protocol'
+import { DesiredInstance, InstanceStatus, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import type { Api } from '../http/route'
@@ -167,46 +167,6 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
     async ({ c, params, query }) => {
       const host = await hostIn(store, params.tenantId, params.mechostIp)
       return c.json(await store.edgeEvents.log(host.hostId, query.limit))
-    },
-  )
-
-  api.add(
-    {
-      method: 'put',
-      path: `${base}/plugins/:vim`,
-      summary: "Set the credentials of an edge's plugin (kubeconfig, or OpenStack auth as JSON)",
-      tag,
-      access: 'write',
-      params: HostPath.extend({ vim: PluginConfig.shape.vim }),
-      body: z.object({
-        config: z
-          .string()
-          .min(1)
-          .max(5 * 1024 * 1024),
-      }),
-      responses: { 204: { description: 'sealed, recorded and sent' } },
-    },
-    async ({ c, params, body }) => {
-      const host = await hostIn(store, params.tenantId, params.mechostIp)
-      await hub.issue(host.hostId, { kind: 'plugin.configure', plugin: { vim: params.vim, config: body.config } })
-      return c.body(null, 204)
-    },
-  )
-
-  api.add(
-    {
-      method: 'delete',
-      path: `${base}/plugins/:vim`,
-      summary: "Remove the credentials of an edge's plugin",
-      tag,
-      access: 'write',
-      params: HostPath.extend({ vim: PluginConfig.shape.vim }),
-      responses: { 204: { description: 'removed at the center and sent' } },
-    },
-    async ({ c, params }) => {
-      const host = await hostIn(store, params.tenantId, params.mechostIp)
-      await hub.issue(host.hostId, { kind: 'plugin.configure', plugin: { vim: params.vim, config: null } })
-      return c.body(null, 204)
     },
   )
 
