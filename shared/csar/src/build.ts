@@ -29,9 +29,76 @@ export interface AppdSpec {
   provider: string
   version: string
   description?: string
-  compute?: { cpus: number; memoryMiB: number; storageGiB?: number }
+  compute?: {
+    cpus: number
+    memoryMiB: number
+    storageGiB?: number
+    /** The SwImageDesc image the VM boots from (sw_image_data.name); `<name>-image` without it. */
+    image?: string
+    extraSpecs?: Record<string, string>
+  }
+  /** The VM's NICs, networks, volumes and security rules (all bound to the compute above). */
+  topology?: VmTopologySpec
   inputs?: Record<string, { type: string; default?: string; description?: string }>
   configuration?: Record<string, unknown>
+}
+
+export interface VmTopologySpec {
+  virtualLinks?: { name: string; cidr?: string }[]
+  ports?: { name: string; virtualLink: string; order?: number }[]
+  volumes?: { name: string; sizeGiB: number }[]
+  securityRules?: {
+    direction: 'ingress' | 'egress'
+    protocol?: string
+    portMin?: number
+    portMax?: number
+    remoteIpPrefix?: string
+  }[]
+}
+
+/** ETSI SOL001 nodes and policies for the VM's topology, bound to VDU1. */
+function topologyNodes(topology: VmTopologySpec): { nodes: Record<string, unknown>; policies: unknown[] } {
+  const nodes: Record<string, unknown> = {}
+  for (const link of topology.virtualLinks ?? []) {
+    nodes[link.name] = {
+      type: 'tosca.nodes.nfv.VnfVirtualLink',
+      properties: {
+        connectivity_type: { layer_protocols: ['ipv4'] },
+        vl_profile: {
+          network_name: link.name,
+          ...(link.cidr ? { l3_protocol_data: { ip_version: 'ipv4', cidr: link.cidr } } : {}),
+        },
+      },
+    }
+  }
+  for (const [index, port] of (topology.ports ?? []).entries()) {
+    nodes[port.name] = {
+      type: 'tosca.nodes.nfv.VduCp',
+      properties: { order: port.order ?? index, layer_protocols: ['ipv4'] },
+      requirements: [{ virtual_binding: 'VDU1' }, { virtual_link: port.virtualLink }],
+    }
+  }
+  for (const volume of topology.volumes ?? []) {
+    nodes[volume.name] = {
+      type: 'tosca.nodes.nfv.Vdu.VirtualBlockStorage',
+      properties: { virtual_block_storage_data: { size_of_storage: `${volume.sizeGiB} GB` } },
+    }
+  }
+  const policies = (topology.securityRules ?? []).map((rule, index) => ({
+    [`rule_${index + 1}`]: {
+      type: 'tosca.policies.nfv.SecurityGroupRule',
+      properties: {
+        direction: rule.direction,
+        ether_type: 'ipv4',
+        ...(rule.protocol ? { protocol: rule.protocol } : {}),
+        ...(rule.portMin !== undefined ? { port_range_min: rule.portMin } : {}),
+        ...(rule.portMax !== undefined ? { port_range_max: rule.portMax } : {}),
+        ...(rule.remoteIpPrefix ? { remote_ip_prefix: rule.remoteIpPrefix } : {}),
+      },
+      targets: (topology.ports ?? []).map((port) => port.name),
+    },
+  }))
+  return { nodes, policies }
 }
 
 /** A TOSCA application descriptor as EdgeGallery writes them. */
@@ -52,7 +119,11 @@ export function appdTemplate(spec: AppdSpec): string {
   if (spec.compute) {
     nodes.VDU1 = {
       type: 'tosca.nodes.nfv.Vdu.Compute',
-      properties: { name: `${spec.name}-vm`, sw_image_data: { name: `${spec.name}-image` } },
+      properties: {
+        name: `${spec.name}-vm`,
+        sw_image_data: { name: spec.compute.image ?? `${spec.name}-image` },
+        ...(spec.compute.extraSpecs ? { vdu_profile: { flavor_extra_specs: spec.compute.extraSpecs } } : {}),
+      },
       capabilities: {
         virtual_compute: {
           properties: {
@@ -62,8 +133,13 @@ export function appdTemplate(spec: AppdSpec): string {
           },
         },
       },
+      ...(spec.topology?.volumes?.length
+        ? { requirements: spec.topology.volumes.map((volume) => ({ virtual_storage: volume.name })) }
+        : {}),
     }
   }
+  const topology = spec.topology ? topologyNodes(spec.topology) : { nodes: {}, policies: [] }
+  Object.assign(nodes, topology.nodes)
   if (spec.configuration) {
     nodes.app_configuration = { type: 'tosca.nodes.nfv.app.configuration', properties: spec.configuration }
   }
@@ -76,7 +152,11 @@ export function appdTemplate(spec: AppdSpec): string {
       template_version: spec.version,
       vnfd_id: spec.id,
     },
-    topology_template: { inputs: spec.inputs ?? {}, node_templates: nodes },
+    topology_template: {
+      inputs: spec.inputs ?? {},
+      node_templates: nodes,
+      ...(topology.policies.length ? { policies: topology.policies } : {}),
+    },
   })
 }
 
