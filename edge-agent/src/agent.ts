@@ -6,8 +6,8 @@ import { createLogger, hashPassword, type Logger } from '@mecm/runtime'
 import type { AgentConfig } from './config'
 import { hostKpi } from './host/kpi'
 import { localApi } from './http/app'
-import type { Plugin } from './lcm/plugin'
-import { execPlugin } from './lcm/plugins/exec/exec-plugin'
+import { rescontrollerRoutes } from './http/rescontroller-routes'
+import { hostPlugin } from './lcm/plugins/host-plugin'
 import { reconciler } from './lcm/reconciler'
 import { packageManager } from './packages/package-manager'
 import { openAgentStore } from './store/store'
@@ -34,10 +34,8 @@ export async function startAgent(
     else
       log.info('created the local admin account; its password is shown only this once', { username: 'admin', password })
   }
-  if (config.vim !== 'exec')
-    throw new Error(`the ${config.vim} plugin is not available in this agent yet; use MEPM_VIM=exec`)
-  const exec = execPlugin({ runDir: join(config.dataDir, 'run') })
-  const plugin: Plugin = exec
+  const chosen = hostPlugin(config, { fromCenter: (vim) => sync.pluginConfig(vim), log })
+  const { plugin } = chosen
   let url = ''
   const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url })
   const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
@@ -67,15 +65,20 @@ export async function startAgent(
     void kick()
     fetchPackages()
   }, config.reconcileMs)
+  // what the plugin runs apps on, when it can tell (a cluster, a cloud project), else this machine
+  const kpi = () => {
+    const instances = store.observed.list().length
+    return plugin.kpi ? plugin.kpi(instances) : hostKpi(config.dataDir, instances)
+  }
   // host metrics for the center's placement: only the latest waits in the outbox
   const metrics = setInterval(() => {
-    void hostKpi(config.dataDir, store.observed.list().length)
+    void kpi()
       .then((kpi) => store.outbox.append({ kind: 'host.metrics', metrics: kpi }))
       .catch((error: Error) => log.warn('measuring the host failed', { error: error.message }))
   }, config.metricsMs)
   metrics.unref()
   const rotation = setInterval(() => {
-    for (const observed of store.observed.list()) exec.rotateLogs(observed.appInstanceId)
+    for (const observed of store.observed.list()) chosen.rotateLogs?.(observed.appInstanceId)
   }, 30_000)
   rotation.unref()
 
@@ -87,7 +90,7 @@ export async function startAgent(
     agentVersion: AGENT_VERSION,
     vims: [config.vim],
     ...(config.centerUrl ? { centerUrl: config.centerUrl } : {}),
-    rpc: rpcHandlers({ store, plugin, dataDir: config.dataDir }),
+    rpc: rpcHandlers({ store, plugin, kpi }),
     changed: () => {
       void kick()
       fetchPackages()
@@ -98,11 +101,12 @@ export async function startAgent(
     store,
     packages,
     plugin,
-    dataDir: config.dataDir,
+    kpi,
     version: AGENT_VERSION,
     log,
     changed: () => void kick(),
     sync,
+    ...(chosen.cloud ? { resources: rescontrollerRoutes({ cloud: chosen.cloud }) } : {}),
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
@@ -133,6 +137,7 @@ export async function startAgent(
       clearInterval(rotation)
       api.close()
       await Promise.all([...inFlight, fetcher.idle()])
+      await plugin.close?.()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         if ('closeIdleConnections' in server) server.closeIdleConnections()

@@ -10,6 +10,10 @@ import { z } from 'zod'
  *   --data-dir / MEPM_DATA_DIR         store, packages, app processes and logs (./data/mepm)
  *   --center / MEPM_CENTER_URL         dial this center address instead of the one enrolled with (a proxy)
  *   MEPM_VIM                           exec | kubernetes | openstack (exec)
+ *   MEPM_KUBECONFIG                    kubernetes: a kubeconfig file to use instead of the one the center sends
+ *   MEPM_HELM                          kubernetes: the helm binary for packages with charts (helm on PATH)
+ *   MEPM_OPENSTACK_CONFIG              openstack: an RC file or JSON credentials to use instead of the center's;
+ *                                      without it, OS_AUTH_URL and the other OS_* variables when set
  *   MEPM_ADMIN_PASSWORD                the local admin's password (generated and logged once)
  *   MEPM_LOG_LEVEL                     debug | info | warn | error | silent (info)
  *   MEPM_RECONCILE_MS                  reconcile pass interval (2000)
@@ -22,6 +26,11 @@ export const AgentConfig = z.object({
   dataDir: z.string().min(1),
   centerUrl: z.url().optional(),
   vim: VimKind,
+  kubeconfig: z.string().min(1).optional(),
+  helm: z.string().min(1).optional(),
+  openstackConfig: z.string().min(1).optional(),
+  /** The OS_* variables of the agent's environment: OpenStack credentials set the usual way. */
+  openstackEnv: z.record(z.string(), z.string()).default({}),
   adminPassword: z.string().min(8, 'MEPM_ADMIN_PASSWORD must be at least 8 characters').optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   reconcileMs: z.coerce.number().int().min(50),
@@ -59,6 +68,14 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     dataDir: values['data-dir'] ?? env.MEPM_DATA_DIR ?? file.dataDir ?? './data/mepm',
     centerUrl: values.center ?? env.MEPM_CENTER_URL ?? file.centerUrl,
     vim: env.MEPM_VIM ?? file.vim ?? 'exec',
+    kubeconfig: env.MEPM_KUBECONFIG ?? file.kubeconfig,
+    helm: env.MEPM_HELM ?? file.helm,
+    openstackConfig: env.MEPM_OPENSTACK_CONFIG ?? file.openstackConfig,
+    openstackEnv: Object.fromEntries(
+      Object.entries(env).filter(
+        (entry): entry is [string, string] => entry[0].startsWith('OS_') && entry[1] !== undefined,
+      ),
+    ),
     adminPassword: env.MEPM_ADMIN_PASSWORD ?? file.adminPassword,
     logLevel: env.MEPM_LOG_LEVEL ?? file.logLevel ?? 'info',
     reconcileMs: env.MEPM_RECONCILE_MS ?? file.reconcileMs ?? 2000,

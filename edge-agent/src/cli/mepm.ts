@@ -220,8 +220,23 @@ async function main(): Promise<void> {
       return print(apps, () => (apps.length ? table(apps, instanceColumns) : 'no app instances'))
     }
     case 'apps show': {
-      const app = await get(`/mepm/v1/instances/${need('ID')}`)
-      return print(app, () => one(app))
+      const id = need('ID')
+      const app = await get(`/mepm/v1/instances/${id}`)
+      const live = (await get(`/mepm/v1/instances/${id}/live`)) as {
+        resources?: Record<string, unknown>[]
+        events?: { at: string; object: string; reason: string; message: string }[]
+      }
+      return print({ ...app, live }, () =>
+        [
+          one(app),
+          ...(live.resources?.length
+            ? ['', table(live.resources, ['kind', 'name', 'status', 'ready', 'restarts'])]
+            : []),
+          ...(live.events?.length
+            ? ['', ...live.events.map((e) => `${e.at}  ${e.object}  ${e.reason}: ${e.message}`)]
+            : []),
+        ].join('\n'),
+      )
     }
     case 'apps deploy': {
       const parameters = Object.fromEntries(

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
-import { DesiredInstance, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
+import { DesiredInstance, type HostMetrics, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
 import type { Logger } from '@mecm/runtime'
 import {
   ApiError,
@@ -16,7 +16,6 @@ import {
 import { type Context, Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'
-import { hostKpi } from '../host/kpi'
 import type { Plugin } from '../lcm/plugin'
 import type { PackageManager } from '../packages/package-manager'
 import type { AgentStore } from '../store/store'
@@ -26,12 +25,15 @@ export interface LocalApiDeps {
   store: AgentStore
   packages: PackageManager
   plugin: Plugin
-  dataDir: string
+  /** The host's KPI: its plugin's backend's, or this machine's. */
+  kpi(): Promise<HostMetrics>
   version: string
   log: Logger
   /** Called after every change of desired state, so the reconciler acts at once. */
   changed(): void
   sync: Pick<SyncClient, 'status' | 'enroll' | 'rotateKey'>
+  /** EdgeGallery's resource API (flavors, networks, servers…), on hosts whose plugin has one. */
+  resources?: Hono
 }
 
 const SESSION_MS = 12 * 3600 * 1000
@@ -105,6 +107,15 @@ export function localApi(deps: LocalApiDeps) {
   }
   app.use('/mepm/*', signedIn)
   app.use('/lcmcontroller/v2/*', signedIn)
+  app.use('/rescontroller/*', signedIn)
+  const resourceBase = '/rescontroller/v1/tenants/:tenantId/hosts/:hostIp'
+  if (deps.resources) app.route(resourceBase, deps.resources)
+  else
+    app.all(`${resourceBase}/*`, () => {
+      throw notFound(
+        `the resource API (flavors, networks, security groups, servers, images) needs the openstack plugin; this agent runs ${deps.plugin.kind}`,
+      )
+    })
 
   app.post('/mepm/v1/logout', (c) => {
     store.local.endSession(hashToken(tokenOf(c) ?? ''))
@@ -155,6 +166,11 @@ export function localApi(deps: LocalApiDeps) {
   })
 
   app.get('/mepm/v1/instances/:id', (c) => c.json(mustView(c.req.param('id'))))
+  // what the plugin sees right now: pods, services, servers, and the backend's recent events
+  app.get('/mepm/v1/instances/:id/live', async (c) => {
+    const id = mustView(c.req.param('id')).appInstanceId
+    return c.json({ appInstanceId: id, ...(await deps.plugin.observe(id)) })
+  })
 
   /** Records a local change of desired state and tells the center about it. */
   const want = (instance: DesiredInstance, change: 'deployed' | 'started' | 'stopped' | 'terminated') => {
@@ -253,7 +269,7 @@ export function localApi(deps: LocalApiDeps) {
   })
   app.post(`${lcm}/app_instances/:id/terminate`, retarget('NOT_INSTANTIATED', 'terminated'))
   app.get(`${lcm}/app_instances/:id`, (c) => c.json(mustView(c.req.param('id'))))
-  app.get(`${lcm}/hosts/:hostIp/kpi`, async (c) => c.json(await hostKpi(deps.dataDir, store.observed.list().length)))
+  app.get(`${lcm}/hosts/:hostIp/kpi`, async (c) => c.json(await deps.kpi()))
   app.get(`${lcm}/packages`, (c) => c.json(store.packages.list()))
 
   app.post('/mepm/v1/packages', async (c) => {
@@ -290,7 +306,7 @@ export function localApi(deps: LocalApiDeps) {
     }
   })
 
-  app.get('/mepm/v1/kpi', async (c) => c.json(await hostKpi(deps.dataDir, store.observed.list().length)))
+  app.get('/mepm/v1/kpi', async (c) => c.json(await deps.kpi()))
 
   app.get('/mepm/v1/events', (c) => {
     const after = parse(z.object({ after: z.coerce.number().int().min(0).default(0) }), c.req.query(), 'query').after

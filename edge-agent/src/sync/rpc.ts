@@ -1,5 +1,4 @@
-import { redacted } from '@mecm/protocol'
-import { hostKpi } from '../host/kpi'
+import { type HostMetrics, redacted } from '@mecm/protocol'
 import type { Plugin } from '../lcm/plugin'
 import type { AgentStore } from '../store/store'
 import type { RpcHandler } from './client'
@@ -29,7 +28,8 @@ function instanceIdOf(params: Record<string, unknown>, store: AgentStore): strin
 export function rpcHandlers(deps: {
   store: AgentStore
   plugin: Plugin
-  dataDir: string
+  /** The host's KPI: its plugin's backend's, or this machine's. */
+  kpi(): Promise<HostMetrics>
 }): Record<'instance.logs' | 'instance.status' | 'host.kpi' | 'mep.capabilities', RpcHandler> {
   const { store, plugin } = deps
   return {
@@ -65,7 +65,7 @@ export function rpcHandlers(deps: {
         live: await plugin.observe(id),
       }
     },
-    'host.kpi': async () => hostKpi(deps.dataDir, store.observed.list().length),
+    'host.kpi': () => deps.kpi(),
     // the MEP service registry arrives with Mp1 (issue 9): until then no service is registered here
     'mep.capabilities': async () => [],
   }

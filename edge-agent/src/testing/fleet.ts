@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { type Dialect, type TestCenter, testCenter, uploadForm } from '@mecm/center/testing'
+import type { VimKind } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { vi } from 'vitest'
 import { helloPackage, testAgent } from './agent'
@@ -19,10 +20,10 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
   let hosts = 0
   const hostPath = (ip: string) => `/inventory/v1/tenants/${operator.tenantId}/mechosts/${ip}`
 
-  async function register(ip = `10.20.0.${++hosts}`) {
+  async function register(ip = `10.20.0.${++hosts}`, vim: VimKind = 'exec') {
     const reply = await t.call('POST', `/inventory/v1/tenants/${operator.tenantId}/mechosts`, {
       token: operator.token,
-      body: { ...examples.mecHostInput, mechostIp: ip, mechostName: `edge-${ip}`, vim: 'exec' },
+      body: { ...examples.mecHostInput, mechostIp: ip, mechostName: `edge-${ip}`, vim },
     })
     if (reply.status !== 201) throw new Error(`registering ${ip} failed: ${JSON.stringify(reply.body)}`)
     return { ip, token: reply.body.enrollment.token as string }
@@ -31,11 +32,17 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
   const statusOf = async (ip: string) =>
     (await t.call('GET', hostPath(ip), { token: operator.token })).body.status as string
 
-  /** A new host and an agent enrolled as it and connected (through `centerUrl` when given). */
-  async function edge(options: { centerUrl?: string; env?: Record<string, string>; dataDir?: string } = {}) {
-    const host = await register()
+  /** A new host and an agent enrolled as it and connected (through `centerUrl` when given), running `vim` apps. */
+  async function edge(
+    options: { centerUrl?: string; env?: Record<string, string>; dataDir?: string; vim?: VimKind } = {},
+  ) {
+    const host = await register(undefined, options.vim)
     const agent = await testAgent(
-      { ...(options.centerUrl ? { MEPM_CENTER_URL: options.centerUrl } : {}), ...options.env },
+      {
+        ...(options.centerUrl ? { MEPM_CENTER_URL: options.centerUrl } : {}),
+        ...(options.vim ? { MEPM_VIM: options.vim } : {}),
+        ...options.env,
+      },
       options.dataDir ?? mkdtempSync(join(tmpdir(), 'mecm-agent-')),
     )
     agents.push(agent)
@@ -48,12 +55,16 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
 
   /** Uploads the hello exec package (to be distributed to `hostList`); resolves when it is onboarded. */
   async function onboardHello(hostList?: string): Promise<string> {
-    const file = await helloPackage(join(mkdtempSync(join(tmpdir(), 'mecm-pkg-')), 'hello.csar'))
+    return onboard(await helloPackage(join(mkdtempSync(join(tmpdir(), 'mecm-pkg-')), 'hello.csar')), hostList)
+  }
+
+  /** Uploads a package file (to be distributed to `hostList`); resolves to its id when it is onboarded. */
+  async function onboard(file: string, hostList?: string): Promise<string> {
     const response = await fetch(`${t.center.url}/apm/v1/tenants/${operator.tenantId}/packages/upload`, {
       method: 'POST',
       headers: { authorization: `Bearer ${operator.token}` },
       body: uploadForm(file, {
-        appPackageName: 'hello',
+        appPackageName: basename(file).replace(/\.csar$/, ''),
         appPackageVersion: '1.0.0',
         ...(hostList ? { hostList } : {}),
       }),
@@ -76,6 +87,7 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
     statusOf,
     edge,
     onboardHello,
+    onboard,
     call: (method: string, path: string, body?: unknown) => t.call(method, path, { token: operator.token, body }),
     async close() {
       for (const agent of agents) await agent.close().catch(() => undefined)

@@ -1,5 +1,6 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writePackage } from '@mecm/csar'
 import { DesiredInstance } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import type { RunSpec } from '../../plugin'
@@ -22,6 +23,23 @@ export function webPackage(root: string, extra: Record<string, string> = {}): st
     JSON.stringify([{ id: 'nginx', name: 'nginx', version: '1.27-alpine', swImage: NGINX_LOCATION }]),
   )
   return root
+}
+
+/** The same package as a CSAR file, to onboard at a center. */
+export async function webPackageFile(file: string): Promise<string> {
+  const text = (name: string) => readFileSync(join(manifests, name))
+  await writePackage(file, {
+    appClass: 'container',
+    appd: { id: 'web-k8s', name: 'web-k8s', provider: 'tests', version: '1.0.0' },
+    files: {
+      'Artifacts/Deployment/Kubernetes/deployment.yaml': text('deployment.yaml'),
+      'Artifacts/Deployment/Kubernetes/service.yaml': text('service.yaml'),
+      'Image/SwImageDesc.json': JSON.stringify([
+        { id: 'nginx', name: 'nginx', version: '1.27-alpine', containerFormat: 'bare', swImage: NGINX_LOCATION },
+      ]),
+    },
+  })
+  return file
 }
 
 let count = 0
