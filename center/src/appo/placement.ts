@@ -1,8 +1,7 @@
 import { type AppD, Coordinates, type HostMetrics, IpAddress } from '@mecm/protocol'
-import { badRequest } from '@mecm/runtime'
+import { badRequest, type LabelRequirement, matchesLabel, parseLabelSelector } from '@mecm/runtime'
 import { z } from 'zod'
 import type { StoredHost } from '../inventory/host-store'
-import { type LabelRequirement, matchesLabel, parseLabelSelector } from '../inventory/label-selector'
 
 /**
  * Placement: which MEC hosts run the instances of an app. Pure: the caller gathers the candidates

@@ -1,6 +1,6 @@
 import { MecHostInput } from '@mecm/protocol'
+import { parseLabelSelector } from '@mecm/runtime'
 import { describe, expect, it } from 'vitest'
-import { parseLabelSelector } from '../inventory/label-selector'
 import { dialects, storeFor } from '../testing/stores'
 
 const TENANTS = 100

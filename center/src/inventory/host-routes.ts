@@ -1,12 +1,11 @@
 import { HostStatus, IpAddress, MecHost, TenantId } from '@mecm/protocol'
-import { badRequest, notFound } from '@mecm/runtime'
+import { badRequest, notFound, parseLabelSelector } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
 import { Page, PageQuery } from '../http/paging'
 import type { Api } from '../http/route'
 import { centerUrlOf, EnrollmentView } from '../sync/enrollment-routes'
 import { HostBody } from './edgegallery'
-import { parseLabelSelector } from './label-selector'
 
 const tag = 'inventory: hosts'
 const base = '/inventory/v1/tenants/:tenantId/mechosts'

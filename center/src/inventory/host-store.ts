@@ -1,9 +1,10 @@
 import type { HostStatus, HwCapability, Labels, MecHost, MecHostInput, VimKind } from '@mecm/protocol'
+import type { LabelRequirement } from '@mecm/runtime'
 import { conflict } from '@mecm/runtime'
 import type { z } from 'zod'
 import { isUniqueViolation, type Sql, type SqlValue } from '../db/driver'
 import { decodeCursor, json, newId, now, type Page, pageOf, parsed } from '../db/rows'
-import { type LabelRequirement, labelConditions } from './label-selector'
+import { labelConditions } from './label-conditions'
 
 interface HostRow {
   host_id: string

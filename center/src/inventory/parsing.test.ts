@@ -1,6 +1,6 @@
+import { parseLabelSelector } from '@mecm/runtime'
 import { describe, expect, it } from 'vitest'
 import { HostBody } from './edgegallery'
-import { parseLabelSelector } from './label-selector'
 
 describe('parseLabelSelector', () => {
   it.each([

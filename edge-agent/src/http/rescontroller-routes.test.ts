@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLogger } from '@mecm/runtime'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { openstackPlugin } from '../lcm/plugins/openstack/openstack-plugin'
 import { type OpenStackTarget, openStackTarget, realCloud } from '../testing/openstack-cloud/target'
 import { rescontrollerRoutes } from './rescontroller-routes'
@@ -36,13 +36,13 @@ async function call(method: string, path: string, body?: unknown) {
   return { status: response.status, body: (await response.json()) as Record<string, any> }
 }
 
-async function until(probe: () => Promise<boolean>): Promise<void> {
-  for (let n = 0; n < 1000; n++) {
-    if (await probe()) return
-    await new Promise((resolve) => setTimeout(resolve, realCloud ? 2000 : 10))
-  }
-  throw new Error('never settled')
-}
+const until = (probe: () => Promise<boolean>) =>
+  vi.waitFor(
+    async () => {
+      if (!(await probe())) throw new Error('never settled')
+    },
+    realCloud ? { timeout: 600_000, interval: 2000 } : { timeout: 10_000, interval: 10 },
+  )
 
 describe("EdgeGallery's rescontroller API on the host's OpenStack", () => {
   const name = `mecm-rescontroller-${Date.now()}`

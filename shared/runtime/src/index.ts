@@ -1,4 +1,5 @@
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized } from './errors'
+export { type LabelRequirement, matchesLabel, parseLabelSelector, selectorClauses } from './label-selector'
 export { createLogger, type Level, type Logger } from './log'
 export { decoyHash, hashPassword, verifyPassword } from './password'
 export { invalid, problemResponse } from './problem'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type OpenStackCloud, openStackCloud } from './index'
 
 let cloud: OpenStackCloud
@@ -50,14 +50,15 @@ async function api(method: string, path: string, body?: unknown, headers: Record
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
 }
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (let n = 0; n < 200; n++) {
-    const value = await probe()
-    if (done(value)) return value
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error('never settled')
-}
+const until = <T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> =>
+  vi.waitFor(
+    async () => {
+      const value = await probe()
+      if (!done(value)) throw new Error('never settled')
+      return value
+    },
+    { timeout: 5000, interval: 10 },
+  )
 
 async function activeImage(): Promise<string> {
   const created = await api('POST', '/image/v2/images', {

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { PatchStrategy } from '@kubernetes/client-node'
+import { type Wait, waitUntil } from '../wait'
 import type { Cluster } from './cluster'
 import { calling, describeObject, unlessAbsent } from './errors'
 import type { Footprint, Kind } from './footprint'
@@ -109,23 +109,19 @@ export async function checkOwnership(cluster: Cluster, planned: Plan, appInstanc
 }
 
 /** A namespace deleted moments ago is still Terminating and refuses new content: wait until it is gone. */
-async function awaitNamespaceGone(cluster: Cluster, name: string, timeoutMs: number, pollMs: number) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = await unlessAbsent(cluster, `reading namespace ${name}`, () => cluster.core.readNamespace({ name }))
-    if (found?.status?.phase !== 'Terminating') return
-    if (Date.now() >= deadline)
-      throw new Error(
-        `Kubernetes API at ${cluster.server}: namespace ${name} is still being deleted after ${timeoutMs / 1000} s`,
-      )
-    await delay(pollMs)
-  }
+async function awaitNamespaceGone(cluster: Cluster, name: string, wait: Wait) {
+  await waitUntil(
+    wait,
+    () => unlessAbsent(cluster, `reading namespace ${name}`, () => cluster.core.readNamespace({ name })),
+    (found) => found?.status?.phase !== 'Terminating',
+    (_, waited) =>
+      new Error(`Kubernetes API at ${cluster.server}: namespace ${name} is still being deleted after ${waited}`),
+  )
 }
 
 /** Applies the plan by server-side apply (field manager `mecm`, forced: the instance's objects are ours), rank by rank. */
-export async function applyPlan(cluster: Cluster, planned: Plan, timing: { timeoutMs: number; pollMs: number }) {
-  for (const name of planned.footprint.namespaces)
-    await awaitNamespaceGone(cluster, name, timing.timeoutMs, timing.pollMs)
+export async function applyPlan(cluster: Cluster, planned: Plan, timing: Wait) {
+  for (const name of planned.footprint.namespaces) await awaitNamespaceGone(cluster, name, timing)
   const ranks = [...new Set(planned.objects.map((o) => rankOf(o.kind)))]
   for (const rank of ranks)
     await Promise.all(

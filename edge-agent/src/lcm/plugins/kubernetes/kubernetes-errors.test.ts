@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { createLogger } from '@mecm/runtime'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type ClusterTarget, clusterTarget, realCluster } from '../../../testing/kube-api/target'
 import type { RunSpec } from '../../plugin'
 import { INSTANCE_LABEL, instanceNamespace } from './instance'
@@ -70,11 +69,7 @@ async function applied(spec: RunSpec) {
     (error: Error) => error,
   )
   const namespace = instanceNamespace(spec.instance.appInstanceId)
-  const deadline = Date.now() + 5000
-  while (!(await apps.readNamespacedDeployment({ name: 'web', namespace }).catch(() => undefined))) {
-    if (Date.now() > deadline) throw new Error(`deployment web did not appear in ${namespace}`)
-    await delay(10)
-  }
+  await vi.waitFor(() => apps.readNamespacedDeployment({ name: 'web', namespace }), { timeout: 5000, interval: 10 })
   return { ending: failed }
 }
 
@@ -184,7 +179,7 @@ describe('kubernetes plugin failures', () => {
       try {
         await expect(pluginWith({ readyTimeoutMs: 500 }).instantiate(spec)).rejects.toThrow(
           new RegExp(
-            `app instance ${id} was not ready within 0.5 s in namespace ${instanceNamespace(id)}: deployment web: 0 of 2 available; pod web-\\w+-\\w+: (ErrImagePull|ImagePullBackOff): `,
+            `app instance ${id} was not ready within 500 ms in namespace ${instanceNamespace(id)}: deployment web: 0 of 2 available; pod web-\\w+-\\w+: (ErrImagePull|ImagePullBackOff): `,
           ),
         )
       } finally {

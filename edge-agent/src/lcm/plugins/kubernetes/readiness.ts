@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { V1Pod } from '@kubernetes/client-node'
+import { type Wait, waitUntil } from '../wait'
 import type { Cluster } from './cluster'
 import type { Footprint } from './footprint'
 import { isActive, type Workloads, workloadsOf } from './lookup'
@@ -56,16 +56,15 @@ export async function waitReady(
   cluster: Cluster,
   footprint: Footprint,
   appInstanceId: string,
-  timing: { timeoutMs: number; pollMs: number },
+  wait: Wait,
 ): Promise<void> {
-  const deadline = Date.now() + timing.timeoutMs
-  for (;;) {
-    const problems = notReady(await workloadsOf(cluster, footprint, appInstanceId))
-    if (!problems.length) return
-    if (Date.now() >= deadline)
-      throw new Error(
-        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} was not ready within ${timing.timeoutMs / 1000} s in namespace ${footprint.namespaces.join(', ')}: ${problems.join('; ')}`,
-      )
-    await delay(timing.pollMs)
-  }
+  await waitUntil(
+    wait,
+    async () => notReady(await workloadsOf(cluster, footprint, appInstanceId)),
+    (problems) => !problems.length,
+    (problems, waited) =>
+      new Error(
+        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} was not ready within ${waited} in namespace ${footprint.namespaces.join(', ')}: ${problems.join('; ')}`,
+      ),
+  )
 }

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { KubernetesObject } from '@kubernetes/client-node'
+import { type Wait, waitUntil } from '../wait'
 import type { Cluster } from './cluster'
 import { calling, describeObject, unlessAbsent } from './errors'
 import type { Footprint, Kind } from './footprint'
@@ -42,7 +42,7 @@ export async function removeInstance(
   cluster: Cluster,
   footprint: Footprint,
   appInstanceId: string,
-  timing: { timeoutMs: number; pollMs: number },
+  timing: Wait,
 ): Promise<void> {
   const own = instanceNamespace(appInstanceId)
   // in its own namespace, the namespace's deletion takes everything with it
@@ -64,9 +64,9 @@ export async function removeInstance(
   if (namespace?.metadata?.labels?.[INSTANCE_LABEL] === appInstanceId)
     await unlessAbsent(cluster, `deleting namespace ${own}`, () => cluster.core.deleteNamespace({ name: own }))
 
-  const deadline = Date.now() + timing.timeoutMs
-  for (;;) {
-    const left = [
+  await waitUntil(
+    timing,
+    async () => [
       ...(await labelledObjects(cluster, elsewhere, appInstanceId, [
         ...footprint.kinds,
         { apiVersion: 'v1', kind: 'Pod' },
@@ -74,12 +74,11 @@ export async function removeInstance(
       ...((await unlessAbsent(cluster, `reading namespace ${own}`, () => cluster.core.readNamespace({ name: own })))
         ? [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: own } }]
         : []),
-    ]
-    if (!left.length) return
-    if (Date.now() >= deadline)
-      throw new Error(
-        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} was not gone within ${timing.timeoutMs / 1000} s: ${left.map(describeObject).join(', ')} remain`,
-      )
-    await delay(timing.pollMs)
-  }
+    ],
+    (left) => !left.length,
+    (left, waited) =>
+      new Error(
+        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} was not gone within ${waited}: ${left.map(describeObject).join(', ')} remain`,
+      ),
+  )
 }

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { PatchStrategy } from '@kubernetes/client-node'
+import { type Wait, waitUntil } from '../wait'
 import type { Cluster } from './cluster'
 import { calling, describeObject } from './errors'
 import type { Footprint } from './footprint'
@@ -68,18 +68,18 @@ export async function waitScaledDown(
   cluster: Cluster,
   footprint: Footprint,
   appInstanceId: string,
-  timing: { timeoutMs: number; pollMs: number },
+  wait: Wait,
 ): Promise<void> {
-  const deadline = Date.now() + timing.timeoutMs
-  for (;;) {
-    const left = (await scalables(cluster, footprint, appInstanceId)).filter(
-      (w) => ((w as { status?: { replicas?: number } }).status?.replicas ?? 0) > 0,
-    )
-    if (!left.length) return
-    if (Date.now() >= deadline)
-      throw new Error(
-        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} still has pods after ${timing.timeoutMs / 1000} s: ${left.map(describeObject).join(', ')}`,
-      )
-    await delay(timing.pollMs)
-  }
+  await waitUntil(
+    wait,
+    async () =>
+      (await scalables(cluster, footprint, appInstanceId)).filter(
+        (w) => ((w as { status?: { replicas?: number } }).status?.replicas ?? 0) > 0,
+      ),
+    (left) => !left.length,
+    (left, waited) =>
+      new Error(
+        `Kubernetes API at ${cluster.server}: app instance ${appInstanceId} still has pods after ${waited}: ${left.map(describeObject).join(', ')}`,
+      ),
+  )
 }

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises'
+import { type Wait, waitUntil } from '../wait'
 import type { KeystoneSession } from './keystone'
 import { OpenStackError } from './request'
 
@@ -25,15 +25,6 @@ export interface HeatEvent {
   resource_status: string
   resource_status_reason: string
 }
-
-/** How long to wait for the cloud to get somewhere, and how often to look. */
-export interface Wait {
-  timeoutMs: number
-  pollMs: number
-}
-
-/** A wait's length for people: 300 ms, 20 s. */
-export const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
 
 export interface StackRef {
   name: string
@@ -87,22 +78,22 @@ export function heatApi(session: KeystoneSession) {
       return stack?.stack_status === 'DELETE_COMPLETE' ? undefined : stack
     },
     /** Polls the stack until `done` says so; gone counts as DELETE_COMPLETE. */
-    async waitFor(stack: StackRef, done: (status: string) => boolean, options: Wait): Promise<HeatStack> {
-      const deadline = Date.now() + options.timeoutMs
-      for (;;) {
-        const seen = (await get(stack)) ?? {
-          id: stack.id,
-          stack_name: stack.name,
-          stack_status: 'DELETE_COMPLETE',
-          stack_status_reason: 'gone',
-        }
-        if (done(seen.stack_status)) return seen
-        if (Date.now() > deadline)
-          throw new OpenStackError(
-            `Heat: stack ${stack.name} is still ${seen.stack_status} after ${duration(options.timeoutMs)} (timed out waiting)`,
-          )
-        await delay(options.pollMs)
-      }
+    waitFor(stack: StackRef, done: (status: string) => boolean, wait: Wait): Promise<HeatStack> {
+      return waitUntil(
+        wait,
+        async () =>
+          (await get(stack)) ?? {
+            id: stack.id,
+            stack_name: stack.name,
+            stack_status: 'DELETE_COMPLETE',
+            stack_status_reason: 'gone',
+          },
+        (seen) => done(seen.stack_status),
+        (seen, waited) =>
+          new OpenStackError(
+            `Heat: stack ${stack.name} is still ${seen.stack_status} after ${waited} (timed out waiting)`,
+          ),
+      )
     },
     async delete(stack: StackRef): Promise<void> {
       try {

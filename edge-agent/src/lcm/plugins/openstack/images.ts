@@ -1,11 +1,10 @@
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
-import { setTimeout as delay } from 'node:timers/promises'
 import { SwImageDescriptor } from '@mecm/protocol'
 import { z } from 'zod'
+import { type Wait, waitUntil } from '../wait'
 import type { GlanceApi, GlanceImage } from './glance'
-import { duration, type Wait } from './heat'
 
 export interface PreparedImage {
   id: string
@@ -38,22 +37,23 @@ function promised(checksum: string): { field: 'checksum' | 'os_hash_value'; valu
 const isUrl = (source: string) => /^https?:\/\//i.test(source)
 
 /** Polls Glance until the image is active; killed, a failed import, or the time running out is an error. */
-async function untilActive(glance: GlanceApi, image: GlanceImage, source: string, wait: Wait): Promise<GlanceImage> {
-  const deadline = Date.now() + wait.timeoutMs
-  for (;;) {
-    const seen = await glance.get(image.id)
-    if (seen.status === 'active') return seen
-    const what = `Glance: image ${image.name} (${image.id}) from ${source}`
-    if (seen.status === 'killed' || seen.status === 'deleted')
-      throw new Error(`${what} ended ${seen.status}: Glance could not store its data`)
-    if (typeof seen.os_glance_failed_import === 'string' && seen.os_glance_failed_import)
-      throw new Error(
-        `${what}: the web-download import failed in store ${seen.os_glance_failed_import} (os_glance_failed_import); the image is ${seen.status} again`,
-      )
-    if (Date.now() > deadline)
-      throw new Error(`${what} is still ${seen.status} after ${duration(wait.timeoutMs)} (timed out waiting)`)
-    await delay(wait.pollMs)
-  }
+function untilActive(glance: GlanceApi, image: GlanceImage, source: string, wait: Wait): Promise<GlanceImage> {
+  const what = `Glance: image ${image.name} (${image.id}) from ${source}`
+  return waitUntil(
+    wait,
+    async () => {
+      const seen = await glance.get(image.id)
+      if (seen.status === 'killed' || seen.status === 'deleted')
+        throw new Error(`${what} ended ${seen.status}: Glance could not store its data`)
+      if (typeof seen.os_glance_failed_import === 'string' && seen.os_glance_failed_import)
+        throw new Error(
+          `${what}: the web-download import failed in store ${seen.os_glance_failed_import} (os_glance_failed_import); the image is ${seen.status} again`,
+        )
+      return seen
+    },
+    (seen) => seen.status === 'active',
+    (seen, waited) => new Error(`${what} is still ${seen.status} after ${waited} (timed out waiting)`),
+  )
 }
 
 /** Image data from a URL, as a stream to pass on to Glance. */

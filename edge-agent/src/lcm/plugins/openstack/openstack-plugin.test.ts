@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HostMetrics } from '@mecm/protocol'
 import { createLogger } from '@mecm/runtime'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { openStackCloud } from '../../../testing/openstack-cloud'
 import { type OpenStackTarget, openStackTarget, realCloud } from '../../../testing/openstack-cloud/target'
 import { vmPackage } from '../../../testing/openstack-cloud/vm-package'
@@ -32,13 +32,13 @@ let edgeVm: (id?: string) => RunSpec
 const plugin = (config: () => string | undefined = () => target.config, stackTimeoutMs = 10_000) =>
   openstackPlugin({ config, log, stackTimeoutMs, pollMs: realCloud ? 2000 : 10 })
 
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('the condition never held')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
+const until = (probe: () => boolean | Promise<boolean>) =>
+  vi.waitFor(
+    async () => {
+      if (!(await probe())) throw new Error('the condition never held')
+    },
+    { timeout: 10_000, interval: 5 },
+  )
 
 const collect = async (lines: AsyncIterable<string>) => {
   const all: string[] = []

@@ -1,6 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises'
+import { type Wait, waitUntil } from '../wait'
 import type { OpenStackClient } from './client'
-import { duration, type StackRef, type Wait } from './heat'
+import type { StackRef } from './heat'
 import type { NovaServer } from './nova'
 import { OpenStackError } from './request'
 
@@ -25,24 +25,25 @@ function actionFor(status: string, target: 'ACTIVE' | 'SHUTOFF'): string | undef
  * busy with another task is waited for; Nova's 409 for a state that changed meanwhile is not an error.
  */
 export async function power(client: OpenStackClient, stack: StackRef, target: 'ACTIVE' | 'SHUTOFF', wait: Wait) {
-  const deadline = Date.now() + wait.timeoutMs
-  for (;;) {
-    const servers = await stackServers(client, stack)
-    const pending = servers.filter((server) => server.status !== target)
-    if (!pending.length) return
-    for (const server of pending) {
-      const action = server['OS-EXT-STS:task_state'] ? undefined : actionFor(server.status, target)
-      if (!action) continue
-      await client.nova.servers.action(server.id, action).catch((error) => {
-        if (!(error instanceof OpenStackError && error.status === 409)) throw error
-      })
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `Nova: server ${pending.map((server) => `${server.name} is ${server.status}`).join(', ')}, not ${target}, after ${duration(wait.timeoutMs)} (timed out waiting)`,
-      )
-    await delay(wait.pollMs)
-  }
+  await waitUntil(
+    wait,
+    async () => {
+      const pending = (await stackServers(client, stack)).filter((server) => server.status !== target)
+      for (const server of pending) {
+        const action = server['OS-EXT-STS:task_state'] ? undefined : actionFor(server.status, target)
+        if (!action) continue
+        await client.nova.servers.action(server.id, action).catch((error) => {
+          if (!(error instanceof OpenStackError && error.status === 409)) throw error
+        })
+      }
+      return pending
+    },
+    (pending) => !pending.length,
+    (pending, waited) =>
+      new Error(
+        `Nova: server ${pending.map((server) => `${server.name} is ${server.status}`).join(', ')}, not ${target}, after ${waited} (timed out waiting)`,
+      ),
+  )
 }
 
 /** A server's console lines; none yet while it builds (Nova's 409 "not ready"). */

@@ -1,4 +1,4 @@
-import { badRequest } from '@mecm/runtime'
+import { badRequest } from './errors'
 
 /**
  * Kubernetes label selectors: `zone=south`, `tier!=gold`, `gpu`, `!legacy`,
@@ -25,8 +25,8 @@ const forms: [RegExp, (m: RegExpMatchArray) => LabelRequirement][] = [
   [new RegExp(`^(${key})$`), (m) => ({ key: m[1] ?? '', op: 'exists' })],
 ]
 
-/** Splits on commas that are not inside parentheses. */
-function clauses(selector: string): string[] {
+/** Splits on commas that are not inside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`]. */
+export function selectorClauses(selector: string): string[] {
   const parts: string[] = []
   let depth = 0
   let current = ''
@@ -44,7 +44,7 @@ function clauses(selector: string): string[] {
 
 export function parseLabelSelector(selector: string): LabelRequirement[] {
   if (!selector.trim()) return []
-  return clauses(selector).map((clause) => {
+  return selectorClauses(selector).map((clause) => {
     for (const [form, build] of forms) {
       const match = clause.match(form)
       if (match) {
@@ -61,26 +61,7 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
   })
 }
 
-/** SQL conditions over host_labels for a host row aliased `h`, with their parameters. */
-export function labelConditions(requirements: LabelRequirement[]): { sql: string[]; params: string[] } {
-  const sql: string[] = []
-  const params: string[] = []
-  for (const requirement of requirements) {
-    const base = 'SELECT 1 FROM host_labels l WHERE l.host_id = h.host_id AND l.label_key = ?'
-    params.push(requirement.key)
-    if (!('values' in requirement)) {
-      sql.push(`${requirement.op === 'absent' ? 'NOT ' : ''}EXISTS (${base})`)
-    } else {
-      sql.push(
-        `${requirement.op === 'notin' ? 'NOT ' : ''}EXISTS (${base} AND l.label_value IN (${requirement.values.map(() => '?').join(', ')}))`,
-      )
-      params.push(...requirement.values)
-    }
-  }
-  return { sql, params }
-}
-
-/** Whether a set of labels meets one requirement (in memory; labelConditions is the SQL form). */
+/** Whether a set of labels meets one requirement (in memory; the center's labelConditions is the SQL form). */
 export function matchesLabel(requirement: LabelRequirement, labels: Record<string, string>): boolean {
   const present = Object.hasOwn(labels, requirement.key)
   switch (requirement.op) {
