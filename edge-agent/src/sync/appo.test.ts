@@ -43,7 +43,8 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     })
     expect(busy.status).toBe(409)
     expect(await settled(instantiated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
-    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id)
+    // started means its process runs (hello has no health check): it answers once it listens
+    await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id), WAIT)
     const info = await fleet.call('GET', appo(`/app_instance_infos/${id}`))
     expect(info.body.response).toMatchObject({ operationalStatus: 'Instantiated', status: 'STARTED', mecHost: edge.ip })
     const onHost = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)
@@ -156,7 +157,8 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     const batch = await settled(operationId)
     expect(batch).toMatchObject({ operationState: 'COMPLETED', batchOf: 'INSTANTIATE' })
     expect(Object.keys(batch.hosts).sort()).toEqual([edges[0]?.ip, edges[1]?.ip].sort())
-    for (const port of ports) expect((await fetch(`http://127.0.0.1:${port}/`)).ok).toBe(true)
+    for (const port of ports)
+      await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${port}/`)).ok).toBe(true), WAIT)
 
     const terminated = await fleet.call('POST', appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
     expect((await settled(terminated.body.operationId)).operationState).toBe('COMPLETED')

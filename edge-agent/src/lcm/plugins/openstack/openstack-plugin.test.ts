@@ -190,6 +190,7 @@ describe('the openstack plugin', () => {
   })
 })
 
+// the tests skipped on a real cloud (skipIf(realCloud)) are skipped for the reason TEST_CLOUD_ONLY gives
 describe('the openstack plugin when things go wrong', () => {
   const cloud = () => {
     if (!target.cloud) throw new Error(TEST_CLOUD_ONLY)
