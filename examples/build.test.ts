@@ -24,6 +24,11 @@ describe('the example packages', () => {
       { serName: 'hello', version: '1.0', dnsRuleIdList: [], trafficRuleIdList: [] },
     ])
 
+    const producer = await read('mep-producer')
+    expect(producer.appd.appServiceProduced).toEqual([expect.objectContaining({ serName: 'greeting' })])
+    const consumer = await read('mep-consumer')
+    expect(consumer.appd.appServiceRequired).toEqual([{ serName: 'greeting', version: '1.0' }])
+
     const k8s = await read('web-k8s')
     expect(k8s.appClass).toBe('container')
     expect(k8s.artifacts.map((a) => a.kind)).toEqual(['kubernetes', 'kubernetes', 'container-image'])

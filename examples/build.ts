@@ -1,6 +1,6 @@
 /**
  * Builds the sample application packages into examples/dist/ (or the folder given):
- *   npm run examples              hello-exec.csar, web-k8s.csar, edge-vm.csar
+ *   npm run examples              hello-exec, mep-producer, mep-consumer, web-k8s and edge-vm .csar
  * Each is a CSAR in EdgeGallery's layout with every file hashed in its manifest.
  */
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -30,6 +30,51 @@ export const examples: Record<string, PackageSpec> = {
     files: {
       'Artifacts/Deployment/Exec/app.yaml': file('hello-exec', 'app.yaml'),
       'Artifacts/Deployment/Exec/server.js': file('hello-exec', 'server.js'),
+    },
+  },
+  'mep-producer': {
+    appClass: 'exec',
+    appd: {
+      id: 'mep-producer',
+      name: 'mep-producer',
+      provider: 'MECM examples',
+      version: '1.0.0',
+      description: 'Registers a "greeting" service with the MEP (Mp1) and answers it',
+      inputs: { PORT: { type: 'string', default: '8081', description: 'port the greeting service listens on' } },
+      configuration: {
+        appServiceProduced: [{ serName: 'greeting', version: '1.0' }],
+        appDNSRule: [
+          {
+            dnsRuleId: 'greeting',
+            domainName: 'greeting.mec',
+            ipAddressType: 'IP_V4',
+            ipAddress: '127.0.0.1',
+            ttl: 60,
+          },
+        ],
+      },
+    },
+    files: {
+      'Artifacts/Deployment/Exec/app.yaml': file('mep-producer', 'app.yaml'),
+      'Artifacts/Deployment/Exec/server.js': file('mep-producer', 'server.js'),
+      'Artifacts/Deployment/Exec/mp1.js': file('mep-client', 'mp1.js'),
+    },
+  },
+  'mep-consumer': {
+    appClass: 'exec',
+    appd: {
+      id: 'mep-consumer',
+      name: 'mep-consumer',
+      provider: 'MECM examples',
+      version: '1.0.0',
+      description: 'Finds the "greeting" service through the MEP (Mp1), calls it and shows the answer',
+      inputs: { PORT: { type: 'string', default: '8082', description: 'port the consumer shows its result on' } },
+      configuration: { appServiceRequired: [{ serName: 'greeting', version: '1.0' }] },
+    },
+    files: {
+      'Artifacts/Deployment/Exec/app.yaml': file('mep-consumer', 'app.yaml'),
+      'Artifacts/Deployment/Exec/server.js': file('mep-consumer', 'server.js'),
+      'Artifacts/Deployment/Exec/mp1.js': file('mep-client', 'mp1.js'),
     },
   },
   'web-k8s': {

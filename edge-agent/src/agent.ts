@@ -9,6 +9,8 @@ import { localApi } from './http/app'
 import { rescontrollerRoutes } from './http/rescontroller-routes'
 import { hostPlugin } from './lcm/plugins/host-plugin'
 import { reconciler } from './lcm/reconciler'
+import { appTermination } from './mep/app-support/termination'
+import { mp1Api } from './mep/mp1'
 import { packageManager } from './packages/package-manager'
 import { openAgentStore } from './store/store'
 import { syncClient } from './sync/client'
@@ -37,8 +39,19 @@ export async function startAgent(
   const chosen = hostPlugin(config, { fromCenter: (vim) => sync.pluginConfig(vim), log })
   const { plugin } = chosen
   let url = ''
-  const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url })
-  const reconcile = reconciler({ store, plugin, prepare: (instance) => packages.prepare(instance), log })
+  const sealer = localSealer(config.dataDir)
+  const resealed = store.credentials.sealPlain(sealer)
+  if (resealed) log.info('sealed the secret keys an older agent kept in the clear', { count: resealed })
+  const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url, sealer })
+  // an app that subscribed is told before it is stopped or terminated, and may finish first
+  const termination = appTermination({ store, log: log.child({ component: 'mep' }) })
+  const reconcile = reconciler({
+    store,
+    plugin,
+    prepare: (instance) => packages.prepare(instance),
+    halting: termination.halting,
+    log,
+  })
   const fetcher = packageFetcher({
     store,
     packages,
@@ -84,7 +97,7 @@ export async function startAgent(
 
   const sync = syncClient({
     store,
-    sealer: localSealer(config.dataDir),
+    sealer,
     log,
     dataDir: config.dataDir,
     agentVersion: AGENT_VERSION,
@@ -97,6 +110,7 @@ export async function startAgent(
     },
     backoff: { baseMs: config.reconnectBaseMs, maxMs: config.reconnectMaxMs },
   })
+  const mep = mp1Api({ store, log: log.child({ component: 'mep' }), sealer, termination })
   const api = localApi({
     store,
     packages,
@@ -107,6 +121,7 @@ export async function startAgent(
     changed: () => void kick(),
     sync,
     ...(chosen.cloud ? { resources: rescontrollerRoutes({ cloud: chosen.cloud }) } : {}),
+    mep,
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: api.app.fetch, hostname: config.host, port: config.port }, () => resolve(started))
@@ -136,6 +151,8 @@ export async function startAgent(
       clearInterval(loop)
       clearInterval(rotation)
       api.close()
+      mep.close()
+      termination.close()
       await Promise.all([...inFlight, fetcher.idle()])
       await plugin.close?.()
       await new Promise<void>((resolve) => {

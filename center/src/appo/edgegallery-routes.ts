@@ -1,4 +1,4 @@
-import { AppdConfiguration, InstantiationParameters, IpAddress, TenantId, Uuid } from '@mecm/protocol'
+import { AppdConfiguration, InstantiationParameters, IpAddress, RuleIds, TenantId, Uuid } from '@mecm/protocol'
 import { badRequest, conflict, notFound } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Store } from '../db/store'
@@ -54,11 +54,6 @@ const BatchCreateBody = CreateBody.omit({ mecHost: true }).extend({
 })
 
 const TimeoutQuery = z.object({ timeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000) })
-
-const RuleIds = z.object({
-  appTrafficRule: z.array(z.string().min(1).max(128)).max(1024).default([]),
-  appDNSRule: z.array(z.string().min(1).max(128)).max(1024).default([]),
-})
 
 function placementOf(body: { mecHost?: string | string[]; hwCapabilities?: string[]; placement?: PlacementSpec }) {
   if (body.mecHost && body.placement) throw badRequest('give either mecHost or placement, not both')

@@ -1,40 +1,15 @@
-import type { AppdConfiguration } from '@mecm/protocol'
+import { type AppdConfiguration, mergeRules } from '@mecm/protocol'
 import type { Store } from '../db/store'
 import type { SyncHub } from '../sync/hub'
 import { setInstanceOnEdge } from '../sync/instance-on-edge'
 import { decidePlacement } from './candidates'
 import type { ChangeFeed } from './change-feed'
 import type { StoredInstance } from './instance-store'
-import type { OperationParams, StoredOperation } from './operation-store'
+import type { StoredOperation } from './operation-store'
 import { type Step, stepFailed } from './runner'
 import { edgeGalleryStatus } from './views'
 
 const VERB = { INSTANTIATE: 'instantiate', TERMINATE: 'terminate', OPERATE: 'start or stop' } as const
-
-/** The rule set after a change: POST and PUT replace rules by id or add them, DELETE removes them by id. */
-export function mergeRules(current: AppdConfiguration | undefined, params: OperationParams): AppdConfiguration {
-  const base: AppdConfiguration = current ?? { appSupportMp1: true, appTrafficRule: [], appDNSRule: [] }
-  if (params.ruleAction === 'DELETE') {
-    const remove = params.removeRules ?? { appTrafficRule: [], appDNSRule: [] }
-    return {
-      ...base,
-      appTrafficRule: base.appTrafficRule.filter((rule) => !remove.appTrafficRule.includes(rule.trafficRuleId)),
-      appDNSRule: base.appDNSRule.filter((rule) => !remove.appDNSRule.includes(rule.dnsRuleId)),
-    }
-  }
-  const change = params.rules ?? { appSupportMp1: true, appTrafficRule: [], appDNSRule: [] }
-  const traffic = new Map(base.appTrafficRule.map((rule) => [rule.trafficRuleId, rule]))
-  for (const rule of change.appTrafficRule) traffic.set(rule.trafficRuleId, rule)
-  const dns = new Map(base.appDNSRule.map((rule) => [rule.dnsRuleId, rule]))
-  for (const rule of change.appDNSRule) dns.set(rule.dnsRuleId, rule)
-  return {
-    ...base,
-    ...(change.appName ? { appName: change.appName } : {}),
-    appSupportMp1: change.appSupportMp1,
-    appTrafficRule: [...traffic.values()],
-    appDNSRule: [...dns.values()],
-  }
-}
 
 /**
  * The steps the process definitions name. Each reads the operation and the records as they are

@@ -356,6 +356,21 @@ export const migrations: readonly Migration[] = [
       `,
     },
   },
+  {
+    version: 6,
+    name: "app rule states: each app instance's Mp1 traffic and DNS rule states, as its edge reported them",
+    sql: `
+      CREATE TABLE app_rule_states (
+        tenant_id TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        app_instance_id TEXT NOT NULL,
+        host_id TEXT NOT NULL REFERENCES mec_hosts (host_id) ON DELETE CASCADE,
+        states TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, app_instance_id)
+      );
+      CREATE INDEX app_rule_states_instance ON app_rule_states (app_instance_id)
+    `,
+  },
 ]
 
 export const latestVersion = Math.max(...migrations.map((m) => m.version))

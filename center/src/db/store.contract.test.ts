@@ -228,6 +228,28 @@ describe.each(dialects)('store contract on %s', (dialect) => {
       expect(await store.appdConfigurations.delete(tenantA, examples.appInstanceId)).toBe(true)
     })
 
+    it('keeps the rule states an edge reported, per tenant, until the instance or its rules go', async () => {
+      const { hostId } = await store.hosts.create(tenantA, host('10.0.7.1'))
+      const states = (state: 'ACTIVE' | 'INACTIVE') => ({
+        trafficRules: [{ trafficRuleId: 'tr1', state }],
+        dnsRules: [{ dnsRuleId: 'd1', state: 'ACTIVE' as const }],
+      })
+      const id = examples.appInstanceId
+      expect(await store.appdConfigurations.states(tenantA, id)).toBeUndefined()
+      await store.appdConfigurations.reportStates(tenantA, id, hostId, states('ACTIVE'))
+      await store.appdConfigurations.reportStates(tenantA, id, hostId, states('INACTIVE'))
+      expect(await store.appdConfigurations.states(tenantA, id)).toEqual({
+        ...states('INACTIVE'),
+        updatedAt: expect.any(String),
+      })
+      expect(await store.appdConfigurations.states(tenantB, id)).toBeUndefined()
+      await store.appdConfigurations.forgetStates(id)
+      expect(await store.appdConfigurations.states(tenantA, id)).toBeUndefined()
+      await store.appdConfigurations.reportStates(tenantA, id, hostId, states('ACTIVE'))
+      await store.appdConfigurations.delete(tenantA, id)
+      expect(await store.appdConfigurations.states(tenantA, id)).toBeUndefined()
+    })
+
     it('keeps a catalog password apart from the record, and keeps it when an update gives none', async () => {
       const record = { repoEndPoint: 'repo.example', repoName: 'main', repoUserName: 'u' }
       await store.appRepos.create('repo.example', record, 'sealed-1')

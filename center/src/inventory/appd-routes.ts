@@ -82,14 +82,24 @@ export function appdRoutes(api: Api, store: Store) {
         access: 'read',
         params: Path,
         responses: {
-          200: { description: 'the rules', schema: AppdConfiguration },
+          200: {
+            description:
+              "the rules, with `ruleStates`: each Mp1 rule's state (ACTIVE, INACTIVE) as the instance's edge last reported it",
+            schema: AppdConfiguration,
+          },
           404: { description: 'none recorded' },
         },
       },
       async ({ c, params, principal }) => {
-        const configuration = await store.appdConfigurations.get(tenantOf(params, principal), params.appInstanceId)
-        if (!configuration) throw missing(params.appInstanceId)
-        return c.json(configuration)
+        const tenantId = tenantOf(params, principal)
+        const [configuration, ruleStates] = await Promise.all([
+          store.appdConfigurations.get(tenantId, params.appInstanceId),
+          store.appdConfigurations.states(tenantId, params.appInstanceId),
+        ])
+        if (!configuration && !ruleStates) throw missing(params.appInstanceId)
+        // rules from the APPD alone have states but no record here
+        const shown = configuration ?? { appSupportMp1: true, appTrafficRule: [], appDNSRule: [] }
+        return c.json(ruleStates ? { ...shown, ruleStates } : shown)
       },
     )
 

@@ -1,8 +1,15 @@
-import type { AppdConfiguration } from '@mecm/protocol'
+import type { AppdConfiguration, RuleState } from '@mecm/protocol'
 import type { Sql } from '../db/driver'
 import { json, now, parsed } from '../db/rows'
 
-/** The traffic and DNS rules recorded for an app instance, per tenant. */
+/** The state of each of an app instance's Mp1 rules, as its edge last reported them. */
+export interface RuleStates {
+  trafficRules: { trafficRuleId: string; state: RuleState }[]
+  dnsRules: { dnsRuleId: string; state: RuleState }[]
+  updatedAt: string
+}
+
+/** The traffic and DNS rules recorded for an app instance, per tenant, and the states its edge reported. */
 export function appdStore(sql: Sql) {
   return {
     async get(tenantId: string, appInstanceId: string): Promise<AppdConfiguration | undefined> {
@@ -32,13 +39,52 @@ export function appdStore(sql: Sql) {
       return replaced > 0
     },
 
+    /** Deletes the rules, and the states reported of them. */
     async delete(tenantId: string, appInstanceId: string): Promise<boolean> {
+      await sql.run('DELETE FROM app_rule_states WHERE tenant_id = ? AND app_instance_id = ?', [
+        tenantId,
+        appInstanceId,
+      ])
       return (
         (await sql.run('DELETE FROM appd_configurations WHERE tenant_id = ? AND app_instance_id = ?', [
           tenantId,
           appInstanceId,
         ])) > 0
       )
+    },
+
+    async states(tenantId: string, appInstanceId: string): Promise<RuleStates | undefined> {
+      const row = await sql.get<{ states: string; updated_at: string }>(
+        'SELECT states, updated_at FROM app_rule_states WHERE tenant_id = ? AND app_instance_id = ?',
+        [tenantId, appInstanceId],
+      )
+      return row && { ...parsed<Omit<RuleStates, 'updatedAt'>>(row.states), updatedAt: row.updated_at }
+    },
+
+    /** What the edge `hostId` reported of the instance's rules: it replaces what it reported before. */
+    async reportStates(
+      tenantId: string,
+      appInstanceId: string,
+      hostId: string,
+      states: Omit<RuleStates, 'updatedAt'>,
+    ): Promise<void> {
+      await sql.run(
+        `INSERT INTO app_rule_states (tenant_id, app_instance_id, host_id, states, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id, app_instance_id) DO UPDATE SET host_id = excluded.host_id, states = excluded.states,
+           updated_at = excluded.updated_at`,
+        [
+          tenantId,
+          appInstanceId,
+          hostId,
+          json({ trafficRules: states.trafficRules, dnsRules: states.dnsRules }),
+          now(),
+        ],
+      )
+    },
+
+    /** The instance is gone from its edge, and its Mp1 rules with it. */
+    async forgetStates(appInstanceId: string): Promise<void> {
+      await sql.run('DELETE FROM app_rule_states WHERE app_instance_id = ?', [appInstanceId])
     },
   }
 }

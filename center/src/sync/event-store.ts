@@ -13,6 +13,7 @@ import { ruleTaskStore } from '../appo/rule-task-store'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
 import type { Sql, SqlValue } from '../db/driver'
 import { json, newId, now, parsed } from '../db/rows'
+import { appdStore } from '../inventory/appd-store'
 import { outboxStore } from './outbox-store'
 
 export interface ObservedInstance {
@@ -237,6 +238,7 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
         // terminated as wanted: the edge has forgotten it, and so does the center's view of the edge
         await tx.run('DELETE FROM edge_instances WHERE app_instance_id = ?', [body.appInstanceId])
         await outbox.removeDesired(edge.hostId, 'instance', body.appInstanceId)
+        await appdStore(tx).forgetStates(body.appInstanceId)
         return {}
       }
       await tx.run(
@@ -293,6 +295,26 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
     case 'mep.services':
       await tx.run('UPDATE edge_sync SET mep_services = ? WHERE host_id = ?', [json(body.services), edge.hostId])
       return {}
+    case 'mep.rules': {
+      const refused = await notOwn(batch, body.appInstanceId)
+      if (refused) return { rejected: refused }
+      const appd = appdStore(tx)
+      await appd.reportStates(edge.tenantId, body.appInstanceId, edge.hostId, body)
+      if (body.configuration) {
+        // set at the edge (its apprule API): the center's record follows, and so does what a snapshot sends back
+        const { appInstanceId, configuration } = body
+        if (!(await appd.replace(edge.tenantId, appInstanceId, configuration)))
+          await appd.create(edge.tenantId, appInstanceId, configuration)
+        await outbox.putDesired(
+          edge.hostId,
+          'rules',
+          appInstanceId,
+          { appInstanceId, taskId: null, configuration },
+          'edge',
+        )
+      }
+      return {}
+    }
     case 'host.metrics':
       await tx.run('UPDATE edge_sync SET metrics = ? WHERE host_id = ?', [json(body.metrics), edge.hostId])
       return {}

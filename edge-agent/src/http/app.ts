@@ -7,7 +7,6 @@ import {
   ApiError,
   badRequest,
   conflict,
-  invalid,
   notFound,
   problemResponse,
   unauthorized,
@@ -17,9 +16,12 @@ import { type Context, Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'
 import type { Plugin } from '../lcm/plugin'
+import type { Mp1Env } from '../mep/auth'
+import { appRuleRoutes } from '../mep/rules/apprule-routes'
 import type { PackageManager } from '../packages/package-manager'
 import type { AgentStore } from '../store/store'
 import type { SyncClient } from '../sync/client'
+import { parse, readBody } from './request'
 
 export interface LocalApiDeps {
   store: AgentStore
@@ -34,26 +36,14 @@ export interface LocalApiDeps {
   sync: Pick<SyncClient, 'status' | 'enroll' | 'rotateKey'>
   /** EdgeGallery's resource API (flavors, networks, servers…), on hosts whose plugin has one. */
   resources?: Hono
+  /** The MEP (Mp1) for the apps here: its own auth (app tokens), not the admin session. */
+  mep: { app: Hono<Mp1Env> }
 }
 
 const SESSION_MS = 12 * 3600 * 1000
 const tokenOf = (c: Context) =>
   c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value)
-  if (!result.success) throw invalid(where, result.error)
-  return result.data
-}
-
-async function json(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json()
-  } catch {
-    throw badRequest('the request body is not valid JSON')
-  }
-}
 
 const Deploy = z.object({
   /** The package, by the appPkgId `mepm pkgs ls` shows, or by its digest. */
@@ -87,7 +77,7 @@ export function localApi(deps: LocalApiDeps) {
   app.get('/readyz', (c) => c.json({ status: 'ready' }))
 
   app.post('/mepm/v1/login', async (c) => {
-    const body = parse(z.object({ username: z.string(), password: z.string() }), await json(c), 'body')
+    const body = await readBody(c, z.object({ username: z.string(), password: z.string() }))
     const hash = store.local.adminPasswordHash()
     if (body.username !== 'admin' || !hash || !(await verifyPassword(body.password, hash))) {
       throw unauthorized('wrong username or password')
@@ -105,9 +95,12 @@ export function localApi(deps: LocalApiDeps) {
     }
     await next()
   }
+  app.route('/', deps.mep.app)
   app.use('/mepm/*', signedIn)
   app.use('/lcmcontroller/v2/*', signedIn)
   app.use('/rescontroller/*', signedIn)
+  app.use('/apprule/*', signedIn)
+  app.route('/apprule/v1', appRuleRoutes({ store }))
   const resourceBase = '/rescontroller/v1/tenants/:tenantId/hosts/:hostIp'
   if (deps.resources) app.route(resourceBase, deps.resources)
   else
@@ -201,7 +194,7 @@ export function localApi(deps: LocalApiDeps) {
     want(instance, 'deployed')
     return mustView(id)
   }
-  app.post('/mepm/v1/instances', async (c) => c.json(deploy(parse(Deploy, await json(c), 'body')), 201))
+  app.post('/mepm/v1/instances', async (c) => c.json(deploy(await readBody(c, Deploy)), 201))
 
   const retarget =
     (state: 'STARTED' | 'STOPPED' | 'NOT_INSTANTIATED', change: 'started' | 'stopped' | 'terminated') =>
@@ -249,14 +242,13 @@ export function localApi(deps: LocalApiDeps) {
   // EdgeGallery's lcmcontroller paths, for its MEPM clients: the tenant segment is accepted as given
   const lcm = '/lcmcontroller/v2/tenants/:tenantId'
   app.post(`${lcm}/app_instances/:id/instantiate`, async (c) => {
-    const body = parse(
+    const body = await readBody(
+      c,
       z.object({
         packageId: z.string(),
         appName: z.string().optional(),
         parameters: InstantiationParameters.default({}),
       }),
-      await json(c),
-      'body',
     )
     const appInstanceId = parse(Uuid, c.req.param('id'), 'path.appInstanceId')
     const request = {

@@ -1,10 +1,11 @@
-import { ApiError, badRequest, invalid, notFound, problemResponse } from '@mecm/runtime'
+import { ApiError, badRequest, notFound, problemResponse } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import type { OpenStackClient } from '../lcm/plugins/openstack/client'
 import type { GlanceImage } from '../lcm/plugins/openstack/glance'
 import { download } from '../lcm/plugins/openstack/images'
 import { OpenStackError } from '../lcm/plugins/openstack/request'
+import { readBody } from './request'
 
 export interface RescontrollerDeps {
   /** The OpenStack client of the host's plugin, with the credentials in use now. */
@@ -112,18 +113,6 @@ const NOVA_ACTION: Record<(typeof ACTIONS)[number], string> = {
   createImage: 'createImage',
 }
 
-async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  let value: unknown
-  try {
-    value = await c.req.json()
-  } catch {
-    throw badRequest('the request body is not valid JSON')
-  }
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) throw invalid('body', parsed.error)
-  return parsed.data
-}
-
 /** EdgeGallery's response envelope: `{data, retCode, message}`. */
 const ok = (c: Context, data: unknown, status: 200 | 201 | 202 = 200) =>
   c.json({ data, retCode: status, message: 'success' }, status)
@@ -170,7 +159,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   const id = (c: Context, name: string) => c.req.param(name) as string
 
   app.post('/flavors', async (c) => {
-    const { extraSpecs, ...flavor } = await body(c, Flavor)
+    const { extraSpecs, ...flavor } = await readBody(c, Flavor)
     const created = await (await deps.cloud()).nova.flavors.create(flavor, extraSpecs)
     return ok(c, created, 201)
   })
@@ -186,7 +175,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   })
 
   app.post('/networks', async (c) => {
-    const { subnets, adminStateUp, ...network } = await body(c, Network)
+    const { subnets, adminStateUp, ...network } = await readBody(c, Network)
     const { neutron } = await deps.cloud()
     const created = await neutron.networks.create({ ...network, admin_state_up: adminStateUp })
     try {
@@ -219,7 +208,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   })
 
   app.post('/securityGroups', async (c) => {
-    const group = await body(c, z.object({ name: Name, description: z.string().max(255).optional() }))
+    const group = await readBody(c, z.object({ name: Name, description: z.string().max(255).optional() }))
     return ok(c, await (await deps.cloud()).neutron.securityGroups.create(group), 201)
   })
   app.get('/securityGroups', async (c) => ok(c, await (await deps.cloud()).neutron.securityGroups.list()))
@@ -231,7 +220,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
     return ok(c, null)
   })
   app.post('/securityGroups/:securityGroupId/securityGroupRules', async (c) => {
-    const rule = await body(c, SecurityGroupRule)
+    const rule = await readBody(c, SecurityGroupRule)
     const fields = Object.fromEntries(Object.entries(rule).filter((entry) => entry[1] !== undefined))
     const created = await (await deps.cloud()).neutron.rules.create({
       ...fields,
@@ -252,7 +241,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   })
 
   app.post('/images', async (c) => {
-    const image = await body(c, Image)
+    const image = await readBody(c, Image)
     const created = await (await deps.cloud()).glance.create({
       ...image.properties,
       name: image.name,
@@ -273,7 +262,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   })
   /** Fills a created image from a URL: by Glance's web-download when offered, else streamed through the agent. */
   app.post('/images/:imageId', async (c) => {
-    const { resourceUri } = await body(c, ImportImage)
+    const { resourceUri } = await readBody(c, ImportImage)
     const { glance } = await deps.cloud()
     const imageId = id(c, 'imageId')
     if ((await glance.importMethods()).includes('web-download')) await glance.importFromUrl(imageId, resourceUri)
@@ -287,7 +276,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   })
 
   app.post('/servers', async (c) => {
-    const server = await body(c, Server)
+    const server = await readBody(c, Server)
     const userData = server.userData ?? server.user_data
     const networks = server.networks ?? server.netWork ?? []
     const created = await (await deps.cloud()).nova.servers.create({
@@ -314,7 +303,7 @@ export function rescontrollerRoutes(deps: RescontrollerDeps): Hono {
   app.get('/servers', async (c) => ok(c, await (await deps.cloud()).nova.servers.list()))
   app.get('/servers/:serverId', async (c) => ok(c, await (await deps.cloud()).nova.servers.get(id(c, 'serverId'))))
   app.post('/servers/:serverId', async (c) => {
-    const operation = await body(c, OperateServer)
+    const operation = await readBody(c, OperateServer)
     const { nova } = await deps.cloud()
     const argument =
       operation.action === 'reboot'

@@ -1,5 +1,6 @@
 import { canTransition, type DesiredInstance, type InstanceStatus, instanceLifecycle } from '@mecm/protocol'
 import type { Logger } from '@mecm/runtime'
+import { syncRules } from '../mep/rules/sync-rules'
 import type { AgentStore } from '../store/store'
 import type { Plugin, RunSpec } from './plugin'
 
@@ -16,6 +17,11 @@ export interface ReconcilerDeps {
   backoffMs?: number
   maxBackoffMs?: number
   now?: () => number
+  /**
+   * Before a running instance is stopped or terminated: the plugin acts once this resolves (the
+   * MEP tells the app and waits for it to confirm, up to a graceful timeout).
+   */
+  halting?(appInstanceId: string, action: 'STOPPING' | 'TERMINATING'): Promise<void>
 }
 
 type Outcome = 'moved' | 'settled' | 'waiting'
@@ -92,6 +98,7 @@ export function reconciler(deps: ReconcilerDeps) {
     }
     const { plugin } = deps
     if (status === 'TERMINATING') {
+      await deps.halting?.(id, 'TERMINATING')
       await plugin.terminate(id)
       failures.delete(id)
       return move('NOT_INSTANTIATED')
@@ -106,6 +113,8 @@ export function reconciler(deps: ReconcilerDeps) {
     switch (status) {
       case 'INSTANTIATING':
       case 'STARTING': {
+        // the app finds its traffic and DNS rules (its package's, and those set for it) in the MEP
+        if (status === 'INSTANTIATING') syncRules(store, id)
         if (status === 'INSTANTIATING' && target === 'NOT_INSTANTIATED') {
           // called off before it was up: clean up and go back
           await plugin.terminate(id)
@@ -155,6 +164,7 @@ export function reconciler(deps: ReconcilerDeps) {
         return 'settled'
       }
       case 'STOPPING':
+        await deps.halting?.(id, 'STOPPING')
         await plugin.stop(id)
         return move('STOPPED')
       case 'STOPPED':

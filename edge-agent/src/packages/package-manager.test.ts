@@ -5,6 +5,7 @@ import { DesiredInstance } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openAgentStore } from '../store/store'
+import { localSealer } from '../sync/local-key'
 import { helloPackage } from '../testing/agent'
 import { packageManager } from './package-manager'
 
@@ -14,7 +15,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('the package manager', () => {
   it('holds a package once by digest, and runs exec apps from their descriptor folder with the injected variables', async () => {
     const store = openAgentStore(join(dir, 'agent.db'))
-    const packages = packageManager({ dataDir: dir, store, mepAddress: () => 'http://127.0.0.1:8090' })
+    const packages = packageManager({
+      dataDir: dir,
+      store,
+      mepAddress: () => 'http://127.0.0.1:8090',
+      sealer: localSealer(dir),
+    })
     const file = await helloPackage(join(dir, 'hello.csar'))
     const first = await packages.add(createReadStream(file))
     const again = await packages.add(createReadStream(file))

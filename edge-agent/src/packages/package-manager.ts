@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ArchiveLimits } from '@mecm/csar'
 import type { DesiredInstance } from '@mecm/protocol'
+import type { Sealer } from '@mecm/runtime'
 import { ApiError, notFound } from '@mecm/runtime'
 import type { RunSpec } from '../lcm/plugin'
 import { PackageOnItsWay } from '../lcm/reconciler'
@@ -19,6 +20,8 @@ export interface PackageManagerOptions {
   trustAnchor?: string
   /** The local MEP's address, given to every app (MECM_MEP_ADDRESS). */
   mepAddress?: () => string
+  /** Seals the apps' secret keys at rest. */
+  sealer: Sealer
 }
 
 /**
@@ -77,6 +80,8 @@ export function packageManager(options: PackageManagerOptions) {
             appSoftVersion: content.appd.appSoftVersion,
             exec: content.exec ?? null,
             artifacts: content.artifacts,
+            appTrafficRule: content.appd.appTrafficRule,
+            appDNSRule: content.appd.appDNSRule,
           },
         })
         await rename(file, join(root, `${digest}.csar`)).catch(() => undefined)
@@ -104,7 +109,7 @@ export function packageManager(options: PackageManagerOptions) {
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
         env: {
           ...(({ accessKey, secretKey }) => ({ MECM_AK: accessKey, MECM_SK: secretKey }))(
-            options.store.credentials.forInstance(instance),
+            options.store.credentials.forInstance(instance, options.sealer),
           ),
           MECM_APP_INSTANCE_ID: instance.appInstanceId,
           MECM_TENANT_ID: instance.tenantId,

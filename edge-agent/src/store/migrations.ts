@@ -97,6 +97,52 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 6,
+    name: 'the MEP (Mp1): app tokens, service registry, subscriptions, traffic and DNS rules, app readiness',
+    sql: `
+      CREATE TABLE mep_tokens (
+        token_hash TEXT PRIMARY KEY,
+        app_instance_id TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX mep_tokens_app ON mep_tokens (app_instance_id);
+      CREATE TABLE mep_services (
+        ser_instance_id TEXT PRIMARY KEY,
+        app_instance_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX mep_services_app ON mep_services (app_instance_id);
+      CREATE TABLE mep_subscriptions (
+        subscription_id TEXT PRIMARY KEY,
+        app_instance_id TEXT NOT NULL,
+        api TEXT NOT NULL,
+        record TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX mep_subscriptions_app ON mep_subscriptions (app_instance_id);
+      CREATE TABLE mep_rules (
+        app_instance_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (app_instance_id, kind, rule_id)
+      );
+      CREATE TABLE mep_apps (
+        app_instance_id TEXT PRIMARY KEY,
+        ready_at TEXT,
+        termination_confirmed_at TEXT,
+        termination_action TEXT
+      );
+    `,
+  },
+  {
+    version: 7,
+    name: 'instance rules set at the edge (apprule API): origin, so that a snapshot keeps them until the center has them',
+    sql: `ALTER TABLE instance_rules ADD COLUMN origin TEXT NOT NULL DEFAULT 'center';`,
+  },
 ]
 
 /** Applies the missing steps; refuses a store written by a newer agent. */

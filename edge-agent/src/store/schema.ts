@@ -1,4 +1,4 @@
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 /** The agent's tables, as drizzle sees them; migrations.ts creates them. */
 
@@ -36,7 +36,7 @@ export const packages = sqliteTable('packages', {
   details: text('details').notNull(),
 })
 
-/** Each app instance's AK/SK, given to the app and checked by the MEP (issue 9 seals them at rest). */
+/** Each app instance's AK/SK, given to the app and checked by the MEP; the secret key is sealed with the agent's key. */
 export const instanceCredentials = sqliteTable('instance_credentials', {
   appInstanceId: text('app_instance_id').primaryKey(),
   accessKey: text('access_key').notNull(),
@@ -65,11 +65,15 @@ export const appliedCommands = sqliteTable('applied_commands', {
   appliedAt: text('applied_at').notNull(),
 })
 
-/** The traffic and DNS rules the center set for each instance (issue 9 turns them into Mp1 rules). */
+/**
+ * The traffic and DNS rules set for each instance, as the center sent them or a person set them
+ * here (origin edge); mep_rules holds them as Mp1 rules.
+ */
 export const instanceRules = sqliteTable('instance_rules', {
   appInstanceId: text('app_instance_id').primaryKey(),
   taskId: text('task_id'),
   configuration: text('configuration').notNull(),
+  origin: text('origin', { enum: ['center', 'edge'] }).notNull(),
   updatedAt: text('updated_at').notNull(),
 })
 
@@ -94,4 +98,49 @@ export const retiredInstances = sqliteTable('retired_instances', {
   appInstanceId: text('app_instance_id').primaryKey(),
   generation: integer('generation').notNull(),
   retiredAt: text('retired_at').notNull(),
+})
+
+/** Mp1 access tokens, by hash: each one an app got with its AK/SK, gone when the instance is. */
+export const mepTokens = sqliteTable('mep_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  appInstanceId: text('app_instance_id').notNull(),
+  expiresAt: text('expires_at').notNull(),
+})
+
+/** The MEP's service registry: each service an app registered (ServiceInfo, JSON). */
+export const mepServices = sqliteTable('mep_services', {
+  serInstanceId: text('ser_instance_id').primaryKey(),
+  appInstanceId: text('app_instance_id').notNull(),
+  record: text('record').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/** Apps' Mp1 subscriptions (service availability, app termination), JSON. */
+export const mepSubscriptions = sqliteTable('mep_subscriptions', {
+  subscriptionId: text('subscription_id').primaryKey(),
+  appInstanceId: text('app_instance_id').notNull(),
+  api: text('api', { enum: ['mec_service_mgmt', 'mec_app_support'] }).notNull(),
+  record: text('record').notNull(),
+  createdAt: text('created_at').notNull(),
+})
+
+/** Each app's traffic and DNS rules as Mp1 serves them (TrafficRule, DnsRule, JSON, with their state). */
+export const mepRules = sqliteTable(
+  'mep_rules',
+  {
+    appInstanceId: text('app_instance_id').notNull(),
+    kind: text('kind', { enum: ['traffic', 'dns'] }).notNull(),
+    ruleId: text('rule_id').notNull(),
+    record: text('record').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.appInstanceId, table.kind, table.ruleId] })],
+)
+
+/** What each app told the MEP of its lifecycle: ready, and termination confirmed. */
+export const mepApps = sqliteTable('mep_apps', {
+  appInstanceId: text('app_instance_id').primaryKey(),
+  readyAt: text('ready_at'),
+  terminationConfirmedAt: text('termination_confirmed_at'),
+  terminationAction: text('termination_action'),
 })

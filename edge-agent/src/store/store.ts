@@ -5,6 +5,7 @@ import {
   type Command,
   DesiredInstance,
   type DistributionState,
+  type DnsRule,
   type EdgeEvent,
   EventBody,
   type ExecDescriptor,
@@ -15,11 +16,14 @@ import {
   type PackageArtifact,
   type PackageRef,
   redacted,
+  type TrafficRule,
   transition,
 } from '@mecm/protocol'
+import type { Sealer } from '@mecm/runtime'
 import BetterSqlite3 from 'better-sqlite3'
 import { asc, desc, eq, gt, lt, lte } from 'drizzle-orm'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
+import { mepStore } from '../mep/store'
 import { migrate } from './migrations'
 import * as schema from './schema'
 
@@ -36,6 +40,9 @@ export interface PackageDetails {
   appSoftVersion: string
   exec: ExecDescriptor | null
   artifacts: PackageArtifact[]
+  /** The APPD's traffic and DNS rules (absent in packages stored by an older agent). */
+  appTrafficRule?: TrafficRule[]
+  appDNSRule?: DnsRule[]
 }
 
 export interface StoredPackage {
@@ -134,7 +141,10 @@ export function openAgentStore(file: string) {
     status: row.status as InstanceStatus,
   })
 
+  const mep = mepStore(db, appendEvent)
+
   return {
+    mep,
     storeId,
 
     desired: {
@@ -355,8 +365,14 @@ export function openAgentStore(file: string) {
     },
 
     rules: {
-      put(rules: InstanceRules): void {
-        const values = { taskId: rules.taskId, configuration: JSON.stringify(rules.configuration), updatedAt: now() }
+      /** An instance's rule set, from the center, or set here (origin edge, kept until the center has it). */
+      put(rules: InstanceRules, origin: Origin = 'center'): void {
+        const values = {
+          taskId: rules.taskId,
+          configuration: JSON.stringify(rules.configuration),
+          origin,
+          updatedAt: now(),
+        }
         db.insert(schema.instanceRules)
           .values({ appInstanceId: rules.appInstanceId, ...values })
           .onConflictDoUpdate({ target: schema.instanceRules.appInstanceId, set: values })
@@ -370,8 +386,9 @@ export function openAgentStore(file: string) {
           .get()
         return row && { appInstanceId, taskId: row.taskId, configuration: JSON.parse(row.configuration) }
       },
+      /** Forgets the center's rule sets; those set here that the center has not sent back yet stay. */
       clear(): void {
-        db.delete(schema.instanceRules).run()
+        db.delete(schema.instanceRules).where(eq(schema.instanceRules.origin, 'center')).run()
       },
     },
 
@@ -452,24 +469,54 @@ export function openAgentStore(file: string) {
     },
 
     credentials: {
-      /** The instance's AK/SK: the pair given in its parameters (ak, sk), or one made at its first run. */
-      forInstance(instance: DesiredInstance): { accessKey: string; secretKey: string } {
+      /**
+       * The instance's AK/SK: the pair given in its parameters (ak, sk), or one made at its first
+       * run. The secret key is kept sealed by `sealer`.
+       */
+      forInstance(instance: DesiredInstance, sealer: Sealer): { accessKey: string; secretKey: string } {
         return db.transaction((tx) => {
           const row = tx
             .select()
             .from(schema.instanceCredentials)
             .where(eq(schema.instanceCredentials.appInstanceId, instance.appInstanceId))
             .get()
-          if (row) return { accessKey: row.accessKey, secretKey: row.secretKey }
+          if (row) return { accessKey: row.accessKey, secretKey: sealer.open(row.secretKey) }
           const pair = {
             accessKey: instance.parameters.ak ?? randomBytes(14).toString('base64url'),
             secretKey: instance.parameters.sk ?? randomBytes(36).toString('base64url'),
           }
           tx.insert(schema.instanceCredentials)
-            .values({ appInstanceId: instance.appInstanceId, ...pair })
+            .values({
+              appInstanceId: instance.appInstanceId,
+              accessKey: pair.accessKey,
+              secretKey: sealer.seal(pair.secretKey),
+            })
             .run()
           return pair
         })
+      },
+      /** The instance an access key belongs to, and its secret key, opened with `sealer`. */
+      byAccessKey(accessKey: string, sealer: Sealer): { appInstanceId: string; secretKey: string } | undefined {
+        const row = db
+          .select()
+          .from(schema.instanceCredentials)
+          .where(eq(schema.instanceCredentials.accessKey, accessKey))
+          .get()
+        return row && { appInstanceId: row.appInstanceId, secretKey: sealer.open(row.secretKey) }
+      },
+      /** Seals the secret keys an older agent stored in the clear. */
+      sealPlain(sealer: Sealer): number {
+        const plain = db
+          .select()
+          .from(schema.instanceCredentials)
+          .all()
+          .filter((row) => !/^v1\.[\w-]+\.[\w-]+\.[\w-]*$/.test(row.secretKey))
+        for (const row of plain)
+          db.update(schema.instanceCredentials)
+            .set({ secretKey: sealer.seal(row.secretKey) })
+            .where(eq(schema.instanceCredentials.appInstanceId, row.appInstanceId))
+            .run()
+        return plain.length
       },
       /** Whether another instance holds this access key already. */
       accessKeyTaken(accessKey: string): boolean {
@@ -503,6 +550,7 @@ export function openAgentStore(file: string) {
         tx.delete(schema.desiredInstances).where(eq(schema.desiredInstances.appInstanceId, appInstanceId)).run()
         tx.delete(schema.observedInstances).where(eq(schema.observedInstances.appInstanceId, appInstanceId)).run()
         tx.delete(schema.instanceCredentials).where(eq(schema.instanceCredentials.appInstanceId, appInstanceId)).run()
+        mep.forget(tx, appInstanceId)
         if (completed) appendEvent(tx, { kind: 'operation.result', ...completed, outcome: 'COMPLETED', error: null })
       })
     },

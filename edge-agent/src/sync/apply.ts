@@ -1,5 +1,6 @@
 import type { Command, DesiredInstance, DesiredState } from '@mecm/protocol'
 import type { Sealer } from '@mecm/runtime'
+import { syncRules } from '../mep/rules/sync-rules'
 import type { AgentStore } from '../store/store'
 
 /**
@@ -46,6 +47,7 @@ export function applyCommand(store: AgentStore, sealer: Sealer, command: Command
         return store.wanted.remove(body.appPkgId)
       case 'rules.set':
         store.rules.put(body.rules)
+        syncRules(store, body.rules.appInstanceId)
         store.outbox.append({
           kind: 'rules.status',
           appInstanceId: body.rules.appInstanceId,
@@ -83,6 +85,7 @@ export function applySnapshot(store: AgentStore, sealer: Sealer, seq: number, st
     for (const ref of state.packages) store.wanted.put(ref)
     store.rules.clear()
     for (const rules of state.rules) store.rules.put(rules)
+    for (const instance of store.desired.list()) syncRules(store, instance.appInstanceId)
     store.plugins.clear()
     for (const plugin of state.plugins)
       if (plugin.config !== null) store.plugins.put(plugin.vim, sealer.seal(plugin.config))

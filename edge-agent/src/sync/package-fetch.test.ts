@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { packageManager } from '../packages/package-manager'
 import { type AgentStore, openAgentStore } from '../store/store'
 import { helloPackage } from '../testing/agent'
+import { localSealer } from './local-key'
 import { packageFetcher } from './package-fetch'
 
 describe('package fetch', () => {
@@ -44,7 +45,7 @@ describe('package fetch', () => {
         publicKey: pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       }),
     )
-    const packages = packageManager({ dataDir, store })
+    const packages = packageManager({ dataDir, store, sealer: localSealer(dataDir) })
     return packageFetcher({ store, packages, dataDir, log: createLogger('silent') })
   }
 

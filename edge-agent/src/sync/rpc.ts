@@ -1,5 +1,6 @@
 import { type HostMetrics, redacted } from '@mecm/protocol'
 import type { Plugin } from '../lcm/plugin'
+import { capability } from '../mep/store'
 import type { AgentStore } from '../store/store'
 import type { RpcHandler } from './client'
 
@@ -66,7 +67,6 @@ export function rpcHandlers(deps: {
       }
     },
     'host.kpi': () => deps.kpi(),
-    // the MEP service registry arrives with Mp1 (issue 9): until then no service is registered here
-    'mep.capabilities': async () => [],
+    'mep.capabilities': async () => store.mep.services.list().map(capability),
   }
 }

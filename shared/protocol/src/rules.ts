@@ -119,6 +119,44 @@ export const AppdConfiguration = z.preprocess(
 )
 export type AppdConfiguration = z.infer<typeof AppdConfiguration>
 
+/** Rules to remove, by id (EdgeGallery's DELETE appd_configuration body). */
+export const RuleIds = z.object({
+  appTrafficRule: z.array(z.string().min(1).max(128)).max(1024).default([]),
+  appDNSRule: z.array(z.string().min(1).max(128)).max(1024).default([]),
+})
+export type RuleIds = z.infer<typeof RuleIds>
+
+/**
+ * The rule set after a change: POST and PUT replace rules by id or add them, DELETE removes them
+ * by id (EdgeGallery's APPO `mergeAppRules`; also how an instance's rules override its APPD's).
+ */
+export function mergeRules(
+  current: AppdConfiguration | undefined,
+  change: { ruleAction?: 'POST' | 'PUT' | 'DELETE'; rules?: AppdConfiguration | undefined; removeRules?: RuleIds },
+): AppdConfiguration {
+  const base: AppdConfiguration = current ?? { appSupportMp1: true, appTrafficRule: [], appDNSRule: [] }
+  if (change.ruleAction === 'DELETE') {
+    const remove = change.removeRules ?? { appTrafficRule: [], appDNSRule: [] }
+    return {
+      ...base,
+      appTrafficRule: base.appTrafficRule.filter((rule) => !remove.appTrafficRule.includes(rule.trafficRuleId)),
+      appDNSRule: base.appDNSRule.filter((rule) => !remove.appDNSRule.includes(rule.dnsRuleId)),
+    }
+  }
+  const rules = change.rules ?? { appSupportMp1: true, appTrafficRule: [], appDNSRule: [] }
+  const traffic = new Map(base.appTrafficRule.map((rule) => [rule.trafficRuleId, rule]))
+  for (const rule of rules.appTrafficRule) traffic.set(rule.trafficRuleId, rule)
+  const dns = new Map(base.appDNSRule.map((rule) => [rule.dnsRuleId, rule]))
+  for (const rule of rules.appDNSRule) dns.set(rule.dnsRuleId, rule)
+  return {
+    ...base,
+    ...(rules.appName ? { appName: rules.appName } : {}),
+    appSupportMp1: rules.appSupportMp1,
+    appTrafficRule: [...traffic.values()],
+    appDNSRule: [...dns.values()],
+  }
+}
+
 /** Progress of applying a rule set at the edge (EdgeGallery's apprule task `configResult`). */
 export const RuleTaskState = z.enum(['PROCESSING', 'SUCCESS', 'FAILURE'])
 export type RuleTaskState = z.infer<typeof RuleTaskState>

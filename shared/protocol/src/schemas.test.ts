@@ -97,6 +97,8 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
     ],
   },
   RuleTaskState: { valid: ['PROCESSING', 'SUCCESS', 'FAILURE'], invalid: ['DONE'] },
+  RuleIds: { valid: [{}, { appTrafficRule: ['tr1'], appDNSRule: ['dns1'] }], invalid: [{ appTrafficRule: [''] }] },
+  RuleState: { valid: ['ACTIVE', 'INACTIVE'], invalid: ['SUSPENDED'] },
   VirtualComputeDescriptor: {
     valid: [ex.appD.virtualComputeDescriptor],
     invalid: [{ virtualCpu: { numVirtualCpu: 0 }, virtualMemory: { virtualMemSize: 1 } }],
@@ -237,9 +239,22 @@ const cases: Record<string, { valid: unknown[]; invalid: unknown[] }> = {
       { kind: 'package.status', appPkgId: ex.appPkgId, digest: ex.digest, state: 'DISTRIBUTED', error: null },
       { kind: 'rules.status', appInstanceId: ex.appInstanceId, taskId: null, state: 'SUCCESS' },
       { kind: 'mep.services', services: [] },
+      {
+        kind: 'mep.rules',
+        appInstanceId: ex.appInstanceId,
+        trafficRules: [{ trafficRuleId: 'tr1', state: 'ACTIVE' }],
+        dnsRules: [{ dnsRuleId: 'dns1', state: 'INACTIVE' }],
+        configuration: { appDnsRule: [ex.dnsRule] },
+      },
       { kind: 'host.metrics', metrics: ex.metrics },
     ],
     invalid: [
+      {
+        kind: 'mep.rules',
+        appInstanceId: ex.appInstanceId,
+        trafficRules: [{ trafficRuleId: 'tr1', state: 'ON' }],
+        dnsRules: [],
+      },
       { kind: 'instance.status', appInstanceId: ex.appInstanceId, status: 'RUNNING', generation: 1, operationId: null },
       { kind: 'host.heartbeat' },
     ],
@@ -342,6 +357,31 @@ describe('AppdConfiguration', () => {
     const parsed = protocol.AppdConfiguration.parse({ appDnsRule: [ex.dnsRule] })
     expect(parsed.appDNSRule).toHaveLength(1)
     expect(parsed).not.toHaveProperty('appDnsRule')
+  })
+})
+
+describe('mergeRules', () => {
+  const rule = (dnsRuleId: string, ipAddress = '10.0.0.1') =>
+    protocol.DnsRule.parse({ ...ex.dnsRule, dnsRuleId, ipAddress })
+  const current = protocol.AppdConfiguration.parse({ appDNSRule: [rule('a'), rule('b')] })
+
+  it('replaces rules by id and adds the others', () => {
+    const merged = protocol.mergeRules(current, {
+      rules: { ...current, appDNSRule: [rule('b', '10.9.9.9'), rule('c')] },
+    })
+    expect(merged.appDNSRule.map((dns) => [dns.dnsRuleId, dns.ipAddress])).toEqual([
+      ['a', '10.0.0.1'],
+      ['b', '10.9.9.9'],
+      ['c', '10.0.0.1'],
+    ])
+  })
+
+  it('removes rules by id on DELETE', () => {
+    const merged = protocol.mergeRules(current, {
+      ruleAction: 'DELETE',
+      removeRules: { appTrafficRule: [], appDNSRule: ['a', 'z'] },
+    })
+    expect(merged.appDNSRule.map((dns) => dns.dnsRuleId)).toEqual(['b'])
   })
 })
 

@@ -3,7 +3,7 @@ import { Hex32, Sha256, Timestamp, Uuid } from '../common'
 import { InstanceStatus } from '../instance'
 import { HostMetrics } from '../metrics'
 import { DistributionState } from '../package'
-import { RuleTaskState } from '../rules'
+import { AppdConfiguration, RuleTaskState } from '../rules'
 import { DesiredInstance } from './commands'
 
 export const MepService = z.object({
@@ -13,6 +13,11 @@ export const MepService = z.object({
   state: z.enum(['ACTIVE', 'INACTIVE', 'SUSPENDED']),
   appInstanceId: Uuid.nullable(),
 })
+export type MepService = z.infer<typeof MepService>
+
+/** An Mp1 traffic or DNS rule's state (MEC 011 TrafficRule.State, DnsRule.State). */
+export const RuleState = z.enum(['ACTIVE', 'INACTIVE'])
+export type RuleState = z.infer<typeof RuleState>
 
 /** Edge → center: something the edge observed or did. */
 export const EventBody = z.discriminatedUnion('kind', [
@@ -52,6 +57,18 @@ export const EventBody = z.discriminatedUnion('kind', [
     detail: z.string().max(4096).default(''),
   }),
   z.object({ kind: z.literal('mep.services'), services: z.array(MepService) }),
+  /**
+   * An app's Mp1 traffic and DNS rules and their state, after they changed. `configuration` is
+   * there when a person set the instance's rules at the edge (the agent's apprule API): the
+   * center's record of them follows it.
+   */
+  z.object({
+    kind: z.literal('mep.rules'),
+    appInstanceId: Uuid,
+    trafficRules: z.array(z.object({ trafficRuleId: z.string().min(1).max(128), state: RuleState })).max(1024),
+    dnsRules: z.array(z.object({ dnsRuleId: z.string().min(1).max(128), state: RuleState })).max(1024),
+    configuration: AppdConfiguration.optional(),
+  }),
   /** Coalesced: only the latest is kept in the outbox. */
   z.object({ kind: z.literal('host.metrics'), metrics: HostMetrics }),
 ])

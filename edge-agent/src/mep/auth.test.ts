@@ -1,0 +1,107 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { DesiredInstance } from '@mecm/protocol'
+import { examples } from '@mecm/protocol/examples'
+import { ApiError, problemResponse, sealer } from '@mecm/runtime'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openAgentStore } from '../store/store'
+import { mp1Client } from '../testing/mp1'
+import { appAuth, type Mp1Env, ownApp, tokenRoutes } from './auth'
+
+const store = openAgentStore(':memory:')
+const keys = sealer(randomBytes(32))
+const instance = (ak?: string) =>
+  DesiredInstance.parse({
+    ...examples.desiredInstance,
+    appInstanceId: randomUUID(),
+    parameters: ak ? { ak, sk: 'a-secret-key-given-at-deploy' } : {},
+  })
+let url: string
+let server: ReturnType<typeof serve>
+
+beforeAll(async () => {
+  const app = new Hono<Mp1Env>()
+  app.onError((error, c) => (error instanceof ApiError ? problemResponse(error, c.req.path) : c.text('boom', 500)))
+  app.route('/', tokenRoutes({ store, sealer: keys }))
+  app.use('/mec_app_support/*', appAuth(store))
+  app.get('/mec_app_support/v1/applications/:appInstanceId/whoami', (c) => c.json({ me: ownApp(c) }))
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve())
+  })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => {
+  server.close()
+  store.close()
+})
+
+const clientOf = (desired: DesiredInstance) => {
+  const pair = store.credentials.forInstance(desired, keys)
+  return mp1Client(url, { ak: pair.accessKey, sk: pair.secretKey })
+}
+
+describe('Mp1 access: a token for a request signed with the AK/SK, then bearer calls', () => {
+  it('gives a token for a correctly signed request, and the token lets the app act as itself', async () => {
+    const app = instance()
+    const client = clientOf(app)
+    const answer = await client.requestToken()
+    expect(answer).toEqual({
+      status: 200,
+      body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 },
+    })
+    const me = await client.call('GET', `/mec_app_support/v1/applications/${app.appInstanceId}/whoami`)
+    expect(me).toMatchObject({ status: 200, body: { me: app.appInstanceId } })
+  })
+
+  it('keeps the secret key sealed at rest, and uses the pair given at deploy', () => {
+    const app = instance('AK-given-at-deploy')
+    expect(store.credentials.forInstance(app, keys)).toEqual({
+      accessKey: 'AK-given-at-deploy',
+      secretKey: 'a-secret-key-given-at-deploy',
+    })
+    expect(
+      JSON.stringify(store.credentials.byAccessKey('AK-given-at-deploy', { seal: (s) => s, open: (s) => s })),
+    ).not.toContain('a-secret-key-given-at-deploy')
+  })
+
+  it('refuses a wrong secret key, an unknown access key, a stale date and an unsigned request, each with a 401 saying why', async () => {
+    const app = instance()
+    const client = clientOf(app)
+    const wrongKey = await client.requestToken({ sk: 'not-the-secret' })
+    expect(wrongKey.status).toBe(401)
+    expect(wrongKey.body.detail).toBe('the access key is unknown or the signature does not match')
+    const stranger = await mp1Client(url, { ak: 'nobody', sk: 'nothing' }).requestToken()
+    expect(stranger.body.detail).toBe(wrongKey.body.detail)
+    const stale = await client.requestToken({ date: new Date(Date.now() - 20 * 60_000) })
+    expect(stale).toMatchObject({
+      status: 401,
+      body: { detail: expect.stringContaining('X-Sdk-Date is more than 15') },
+    })
+    const unsigned = await fetch(`${url}/mep/token`, { method: 'POST' })
+    expect(unsigned.status).toBe(401)
+    expect(((await unsigned.json()) as { detail: string }).detail).toContain('SDK-HMAC-SHA256')
+  })
+
+  it("refuses calls without a token, with a made-up one, and for another app's resources", async () => {
+    const mine = instance()
+    const theirs = instance()
+    const path = (id: string) => `${url}/mec_app_support/v1/applications/${id}/whoami`
+    expect((await fetch(path(mine.appInstanceId))).status).toBe(401)
+    const madeUp = await fetch(path(mine.appInstanceId), { headers: { authorization: 'Bearer made-up' } })
+    expect(madeUp.status).toBe(401)
+    const other = await clientOf(mine).call('GET', `/mec_app_support/v1/applications/${theirs.appInstanceId}/whoami`)
+    expect(other).toMatchObject({ status: 403, body: { title: 'Forbidden' } })
+  })
+
+  it("stops a terminated app's token and credentials at once", async () => {
+    const app = instance()
+    const client = clientOf(app)
+    await client.token()
+    store.retire(app.appInstanceId)
+    const after = await client.call('GET', `/mec_app_support/v1/applications/${app.appInstanceId}/whoami`)
+    expect(after).toMatchObject({ status: 401, body: { detail: expect.stringContaining('gone') } })
+    expect((await client.requestToken()).status).toBe(401)
+  })
+})
