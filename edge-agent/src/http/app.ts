@@ -3,15 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { DesiredInstance, type HostMetrics, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
 import type { Logger } from '@mecm/runtime'
-import {
-  ApiError,
-  badRequest,
-  conflict,
-  notFound,
-  problemResponse,
-  unauthorized,
-  verifyPassword,
-} from '@mecm/runtime'
+import { ApiError, badRequest, conflict, notFound, problemResponse, unauthorized, verifyPassword } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'

@@ -1,44 +1,34 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { randomUUID } from 'node:crypto'
 import { DesiredInstance } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
-import { ApiError, problemResponse, sealer } from '@mecm/runtime'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openAgentStore } from '../store/store'
-import { mp1Client } from '../testing/mp1'
-import { appAuth, type Mp1Env, ownApp, tokenRoutes } from './auth'
+import { mp1Client, serveMp1 } from '../testing/mp1'
+import { type Mp1Env, ownApp } from './auth'
 
 const store = openAgentStore(':memory:')
-const keys = sealer(randomBytes(32))
+const whoami = new Hono<Mp1Env>().get('/applications/:appInstanceId/whoami', (c) => c.json({ me: ownApp(c) }))
+let mp1: Awaited<ReturnType<typeof serveMp1>>
+let url: string
+
+beforeAll(async () => {
+  mp1 = await serveMp1(store, { '/mec_app_support/v1': whoami })
+  url = mp1.url
+})
+afterAll(async () => {
+  await mp1.close()
+  store.close()
+})
+
 const instance = (ak?: string) =>
   DesiredInstance.parse({
     ...examples.desiredInstance,
     appInstanceId: randomUUID(),
     parameters: ak ? { ak, sk: 'a-secret-key-given-at-deploy' } : {},
   })
-let url: string
-let server: ReturnType<typeof serve>
-
-beforeAll(async () => {
-  const app = new Hono<Mp1Env>()
-  app.onError((error, c) => (error instanceof ApiError ? problemResponse(error, c.req.path) : c.text('boom', 500)))
-  app.route('/', tokenRoutes({ store, sealer: keys }))
-  app.use('/mec_app_support/*', appAuth(store))
-  app.get('/mec_app_support/v1/applications/:appInstanceId/whoami', (c) => c.json({ me: ownApp(c) }))
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve())
-  })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-})
-afterAll(() => {
-  server.close()
-  store.close()
-})
-
 const clientOf = (desired: DesiredInstance) => {
-  const pair = store.credentials.forInstance(desired, keys)
+  const pair = store.credentials.forInstance(desired, mp1.keys)
   return mp1Client(url, { ak: pair.accessKey, sk: pair.secretKey })
 }
 
@@ -57,7 +47,7 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
 
   it('keeps the secret key sealed at rest, and uses the pair given at deploy', () => {
     const app = instance('AK-given-at-deploy')
-    expect(store.credentials.forInstance(app, keys)).toEqual({
+    expect(store.credentials.forInstance(app, mp1.keys)).toEqual({
       accessKey: 'AK-given-at-deploy',
       secretKey: 'a-secret-key-given-at-deploy',
     })
@@ -82,6 +72,29 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
     const unsigned = await fetch(`${url}/mep/token`, { method: 'POST' })
     expect(unsigned.status).toBe(401)
     expect(((await unsigned.json()) as { detail: string }).detail).toContain('SDK-HMAC-SHA256')
+  })
+
+  it('gives a token for OAuth 2.0 client credentials too (HTTP Basic with the AK/SK), as the transport info offers', async () => {
+    const app = instance()
+    const pair = store.credentials.forInstance(app, mp1.keys)
+    const token = (ak: string, sk: string, grant = 'client_credentials') =>
+      fetch(`${url}/mep/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${ak}:${sk}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: `grant_type=${grant}`,
+      })
+    const granted = await token(pair.accessKey, pair.secretKey)
+    expect(granted.status).toBe(200)
+    const { access_token } = (await granted.json()) as { access_token: string }
+    const me = await fetch(`${url}/mec_app_support/v1/applications/${app.appInstanceId}/whoami`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    })
+    expect(await me.json()).toEqual({ me: app.appInstanceId })
+    expect((await token(pair.accessKey, 'wrong')).status).toBe(401)
+    expect((await token(pair.accessKey, pair.secretKey, 'password')).status).toBe(400)
   })
 
   it("refuses calls without a token, with a made-up one, and for another app's resources", async () => {

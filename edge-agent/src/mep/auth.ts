@@ -1,4 +1,5 @@
-import { forbidden, type Sealer, unauthorized } from '@mecm/runtime'
+import { timingSafeEqual } from 'node:crypto'
+import { badRequest, forbidden, type Sealer, unauthorized } from '@mecm/runtime'
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import type { AgentStore } from '../store/store'
 import { MAX_SKEW_MS, parseAuthorization, parseSdkDate, signatureMatches } from './signature'
@@ -9,13 +10,38 @@ export type Mp1Env = { Variables: { appInstanceId: string } }
 /** How long an Mp1 access token lives. */
 export const TOKEN_TTL_S = 3600
 
+/** The same text, compared in constant time. */
+function same(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)]
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
 /**
- * `POST /mep/token`: an app proves it holds its AK/SK by signing the request (signature.ts) and
- * gets a bearer token for Mp1, as with EdgeGallery's MEP. Refusals are 401 saying why.
+ * `POST /mep/token`: an app proves it holds its AK/SK and gets a bearer token for Mp1. Either it
+ * signs the request as EdgeGallery's app SDKs do (signature.ts), or it uses OAuth 2.0 client
+ * credentials (RFC 6749 §4.4: `grant_type=client_credentials`, HTTP Basic with AK and SK), which
+ * the transport info offers. Refusals are 401 saying why.
  */
 export function tokenRoutes(deps: { store: AgentStore; sealer: Sealer }) {
   const app = new Hono()
+  const answer = (c: Context, appInstanceId: string) => {
+    const { token } = deps.store.mep.tokens.issue(appInstanceId, TOKEN_TTL_S * 1000)
+    return c.json({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S })
+  }
+  const refused = () => unauthorized('the access key is unknown or the signature does not match')
+
   app.post('/mep/token', async (c) => {
+    const basic = c.req.header('authorization')?.match(/^Basic\s+(\S+)$/i)?.[1]
+    if (basic) {
+      const form = new URLSearchParams(await c.req.text())
+      if (form.get('grant_type') !== 'client_credentials')
+        throw badRequest('OAuth 2.0 at /mep/token takes grant_type=client_credentials only')
+      const [ak = '', ...rest] = Buffer.from(basic, 'base64').toString('utf8').split(':')
+      const holder = deps.store.credentials.byAccessKey(decodeURIComponent(ak), deps.sealer)
+      if (!holder || !same(holder.secretKey, decodeURIComponent(rest.join(':'))))
+        throw unauthorized('the access key or secret key is wrong')
+      return answer(c, holder.appInstanceId)
+    }
     const parsed = parseAuthorization(c.req.header('authorization'))
     if (typeof parsed === 'string') throw unauthorized(parsed)
     const date = parseSdkDate(c.req.header('x-sdk-date'))
@@ -31,10 +57,8 @@ export function tokenRoutes(deps: { store: AgentStore; sealer: Sealer }) {
       body: Buffer.from(await c.req.arrayBuffer()),
     }
     // an unknown key and a wrong signature answer alike, so that keys cannot be probed
-    if (!holder || !signatureMatches(holder.secretKey, request, parsed.signedHeaders, parsed.signature))
-      throw unauthorized('the access key is unknown or the signature does not match')
-    const { token } = deps.store.mep.tokens.issue(holder.appInstanceId, TOKEN_TTL_S * 1000)
-    return c.json({ access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S })
+    if (!holder || !signatureMatches(holder.secretKey, request, parsed.signedHeaders, parsed.signature)) throw refused()
+    return answer(c, holder.appInstanceId)
   })
   return app
 }

@@ -1,7 +1,9 @@
+import { DnsRule, TrafficRule } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { createLogger } from '@mecm/runtime'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { openAgentStore } from '../../store/store'
+import { mp1DnsRule, mp1TrafficRule } from '../rules/convert'
 import { serveAppSupport } from './testing'
 
 const store = openAgentStore(':memory:')
@@ -15,13 +17,14 @@ afterAll(() => {
   store.close()
 })
 
-const trafficRule = { ...examples.trafficRule, state: 'ACTIVE' }
-const dnsRule = { ...examples.dnsRule, state: 'ACTIVE' }
-/** An app with one traffic and one DNS rule, as the APPD gives them. */
-function appWithRules() {
+/** The examples' APPD rules as Mp1 serves them. */
+const trafficRule = mp1TrafficRule(TrafficRule.parse(examples.trafficRule))
+const dnsRule = mp1DnsRule(DnsRule.parse(examples.dnsRule))
+/** An app with one traffic and one DNS rule, as the APPD gives them (or `traffic` for the traffic one). */
+function appWithRules(traffic = trafficRule) {
   const app = api.app()
   store.mep.rules.replace(app.id, [
-    { kind: 'traffic', ruleId: trafficRule.trafficRuleId, record: trafficRule },
+    { kind: 'traffic', ruleId: traffic.trafficRuleId, record: traffic },
     { kind: 'dns', ruleId: dnsRule.dnsRuleId, record: dnsRule },
   ])
   return app
@@ -165,16 +168,54 @@ describe('PUT a rule with bad fields', () => {
     ])
   })
 
-  it('takes back a rule in Mp1’s own form: one destination interface, an Mp1 action', async () => {
+  it('refuses a rule in the APPD’s shape, naming each field', async () => {
     const app = appWithRules()
-    const mp1Form = {
-      ...trafficRule,
-      action: 'FORWARD_ENCAPSULATED',
-      dstInterface: { interfaceType: 'IP', dstIpAddress: '10.0.0.6' },
+    rulesChanged.mockClear()
+    const appdShape = {
+      ...examples.trafficRule,
+      action: 'FORWARD_AS_IS',
+      trafficFilter: [{ ...examples.trafficRule.trafficFilter[0], tag: ['t1'] }],
       state: 'INACTIVE',
     }
-    const answer = await app.call('PUT', `/applications/${app.id}/traffic_rules/${trafficRule.trafficRuleId}`, mp1Form)
-    expect(answer).toMatchObject({ status: 200, body: mp1Form })
+    const answer = await app.call(
+      'PUT',
+      `/applications/${app.id}/traffic_rules/${trafficRule.trafficRuleId}`,
+      appdShape,
+    )
+    expect(answer.status).toBe(400)
+    expect(answer.body.errors).toEqual([
+      { path: 'body.trafficFilter.0', message: 'Unrecognized key: "tag"' },
+      { path: 'body.action', message: expect.stringContaining('FORWARD_ENCAPSULATED') },
+      { path: 'body.dstInterface', message: expect.stringContaining('object') },
+    ])
+    expect(store.mep.rules.get(app.id, 'traffic', trafficRule.trafficRuleId)).toEqual(trafficRule)
+    expect(rulesChanged).not.toHaveBeenCalled()
+  })
+})
+
+describe('a rule read, changed and written back', () => {
+  it('is taken with all its Mp1 fields, and read back as written', async () => {
+    const tunnelled = mp1TrafficRule(
+      TrafficRule.parse({
+        ...examples.trafficRule,
+        action: 'DUPLICATE_AS_IS',
+        trafficFilter: [{ tag: ['t1'], dstTunnelAddress: ['10.1.1.1'], srcTunnelPort: ['2152'], qCI: 9 }],
+        dstInterface: [{ interfaceType: 'TUNNEL', tunnelInfo: { tunnelType: 'GTP_U', tunnelDstAddress: '10.2.2.2' } }],
+      }),
+    )
+    const app = appWithRules(tunnelled)
+    rulesChanged.mockClear()
+    const path = `/applications/${app.id}/traffic_rules/${tunnelled.trafficRuleId}`
+    const read = await app.call('GET', path)
+    expect(read.body).toMatchObject({
+      action: 'DUPLICATE_ENCAPSULATED',
+      trafficFilter: [{ token: ['t1'], tgtTunnelAddress: ['10.1.1.1'] }],
+    })
+
+    const written = await app.call('PUT', path, { ...read.body, state: 'INACTIVE' })
+    expect(written).toMatchObject({ status: 200, body: { ...tunnelled, state: 'INACTIVE' } })
+    expect((await app.call('GET', path)).body).toEqual({ ...tunnelled, state: 'INACTIVE' })
+    expect(rulesChanged.mock.calls).toEqual([[app.id]])
   })
 })
 

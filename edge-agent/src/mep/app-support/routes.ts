@@ -5,14 +5,13 @@ import type { z } from 'zod'
 import { readBody } from '../../http/request'
 import type { AgentStore } from '../../store/store'
 import { type Mp1Env, ownApp } from '../auth'
+import { Mp1DnsRule, Mp1TrafficRule } from '../rules/mp1-rules'
 import type { RuleKind, StoredSubscription } from '../store'
 import { subscriptionHref, subscriptionsHref } from './links'
 import {
   AppReadyConfirmation,
   AppTerminationConfirmation,
   AppTerminationNotificationSubscription,
-  Mp1DnsRule,
-  Mp1TrafficRule,
   SUBSCRIPTION_TYPE,
 } from './schemas'
 import { type AppTermination, appTermination } from './termination'

@@ -1,27 +1,6 @@
-import { DnsRule, DstInterface, TrafficRule } from '@mecm/protocol'
 import { z } from 'zod'
 
-/** MEC 011 v2.1.1 data types of the application support API. */
-
-const RuleState = z.enum(['ACTIVE', 'INACTIVE'])
-
-/**
- * A TrafficRule as an app PUTs it back: the APPD model the rules are filled from (@mecm/protocol),
- * with its state. Mp1's own action names and its single destination interface are accepted too,
- * so that a rule read from either side can be written back.
- */
-export const Mp1TrafficRule = TrafficRule.extend({
-  action: z.enum([
-    ...TrafficRule.shape.action.options,
-    'FORWARD_ENCAPSULATED',
-    'DUPLICATE_DECAPSULATED',
-    'DUPLICATE_ENCAPSULATED',
-  ]),
-  dstInterface: z.union([DstInterface, z.array(DstInterface).max(2, 'at most 2 destination interfaces')]).optional(),
-  state: RuleState,
-})
-
-export const Mp1DnsRule = DnsRule.extend({ state: RuleState })
+/** MEC 011 v2.1.1 data types of the application support API; its rules are ../rules/mp1-rules. */
 
 export const OperationAction = z.enum(['STOPPING', 'TERMINATING'])
 export type OperationAction = z.infer<typeof OperationAction>

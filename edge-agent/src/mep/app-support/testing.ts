@@ -1,11 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
-import { type ServerType, serve } from '@hono/node-server'
-import { DesiredInstance } from '@mecm/protocol'
-import { examples } from '@mecm/protocol/examples'
-import { ApiError, problemResponse, sealer } from '@mecm/runtime'
-import { Hono } from 'hono'
-import { appAuth, type Mp1Env } from '../auth'
+import { serveMp1 } from '../../testing/mp1'
 import { API_ROOT } from './links'
 import { type AppSupportDeps, appSupport } from './routes'
 
@@ -15,15 +8,8 @@ import { type AppSupportDeps, appSupport } from './routes'
  */
 export async function serveAppSupport(deps: AppSupportDeps) {
   const support = appSupport(deps)
-  const app = new Hono<Mp1Env>()
-  app.onError((error, c) => (error instanceof ApiError ? problemResponse(error, c.req.path) : c.text('boom', 500)))
-  app.use(`${API_ROOT}/*`, appAuth(deps.store))
-  app.route(API_ROOT, support.routes)
-  const server = await new Promise<ServerType>((resolve) => {
-    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(started))
-  })
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const keys = sealer(randomBytes(32))
+  const mp1 = await serveMp1(deps.store, { [API_ROOT]: support.routes })
+  const { url } = mp1
 
   /** Calls the API (a path below API_ROOT, or from the root); a string body is sent as it is. */
   async function call(token: string | undefined, method: string, path: string, body?: unknown) {
@@ -42,10 +28,8 @@ export async function serveAppSupport(deps: AppSupportDeps) {
     call,
     /** A new app instance with its credentials and a token; `call` acts as it. */
     app() {
-      const instance = DesiredInstance.parse({ ...examples.desiredInstance, appInstanceId: randomUUID() })
-      deps.store.credentials.forInstance(instance, keys)
-      const { token } = deps.store.mep.tokens.issue(instance.appInstanceId, 60_000)
-      const id = instance.appInstanceId
+      const { instance, id } = mp1.newApp()
+      const { token } = deps.store.mep.tokens.issue(id, 60_000)
       return {
         instance,
         id,
@@ -53,9 +37,9 @@ export async function serveAppSupport(deps: AppSupportDeps) {
         call: (method: string, path: string, body?: unknown) => call(token, method, path, body),
       }
     },
-    close() {
+    async close() {
       support.close()
-      server.close()
+      await mp1.close()
     },
   }
 }

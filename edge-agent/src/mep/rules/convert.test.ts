@@ -2,6 +2,7 @@ import { DnsRule, TrafficRule } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { describe, expect, it } from 'vitest'
 import { mp1DnsRule, mp1Rules, mp1TrafficRule } from './convert'
+import { Mp1DnsRule, Mp1TrafficRule } from './mp1-rules'
 
 const traffic = (patch: Record<string, unknown> = {}) => TrafficRule.parse({ ...examples.trafficRule, ...patch })
 const dns = DnsRule.parse(examples.dnsRule)
@@ -49,6 +50,33 @@ describe('APPD rules as Mp1 rules', () => {
       traffic({ action: 'DUPLICATE_AS_IS', dstInterface: [examples.trafficRule.dstInterface[0], second] }),
     )
     expect(rule.dstInterface).toEqual({ interfaceType: 'IP', dstIpAddress: '10.0.0.5' })
+  })
+
+  it('leaves out the tunnel-specific data MEC 011 v2.1.1 has no field for', () => {
+    const tunnel = { interfaceType: 'TUNNEL', tunnelInfo: { tunnelType: 'GTP_U', tunnelSpecificData: 'teid=7' } }
+    const rule = mp1TrafficRule(traffic({ dstInterface: [tunnel] }))
+    expect(rule.dstInterface).toEqual({ interfaceType: 'TUNNEL', tunnelInfo: { tunnelType: 'GTP_U' } })
+  })
+
+  it('makes rules that Mp1 takes back as they are', () => {
+    const rule = mp1TrafficRule(
+      traffic({
+        action: 'DUPLICATE_AS_IS',
+        trafficFilter: [
+          { ...examples.trafficRule.trafficFilter[0], tag: ['t1'], dstTunnelAddress: ['10.1.1.1'], dSCP: 10, tC: 3 },
+        ],
+        dstInterface: [
+          {
+            interfaceType: 'TUNNEL',
+            tunnelInfo: { tunnelType: 'GRE', tunnelDstAddress: '10.2.2.2', tunnelSpecificData: 'key=1' },
+          },
+          { interfaceType: 'MAC', srcMacAddress: '02-00-00-00-00-01', dstMacAddress: '02-00-00-00-00-02' },
+        ],
+      }),
+      'INACTIVE',
+    )
+    expect(Mp1TrafficRule.parse(rule)).toEqual(rule)
+    expect(Mp1DnsRule.parse(mp1DnsRule(dns))).toEqual(mp1DnsRule(dns))
   })
 
   it('makes a DNS rule a MEC 011 DnsRule with its state', () => {

@@ -1,22 +1,10 @@
 import type { AppdConfiguration, DnsRule, RuleState, TrafficRule } from '@mecm/protocol'
 import type { RuleKind } from '../store'
+import type { Mp1DnsRule, Mp1TrafficRule } from './mp1-rules'
 
 type AppdFilter = TrafficRule['trafficFilter'][number]
 type AppdInterface = TrafficRule['dstInterface'][number]
-
-/** MEC 011 TrafficRule, as Mp1 serves it. */
-export type Mp1TrafficRule = {
-  trafficRuleId: string
-  filterType: TrafficRule['filterType']
-  priority: number
-  trafficFilter: Record<string, unknown>[]
-  action: (typeof ACTIONS)[TrafficRule['action']]
-  dstInterface?: AppdInterface
-  state: RuleState
-}
-
-/** MEC 011 DnsRule, as Mp1 serves it. */
-export type Mp1DnsRule = DnsRule & { state: RuleState }
+type Mp1Interface = NonNullable<Mp1TrafficRule['dstInterface']>
 
 /** An Mp1 rule as the MEP store keeps it. */
 export interface Mp1Rule {
@@ -33,15 +21,22 @@ const ACTIONS = {
   FORWARD_AS_IS: 'FORWARD_ENCAPSULATED',
   DUPLICATED_DECAPSULATED: 'DUPLICATE_DECAPSULATED',
   DUPLICATE_AS_IS: 'DUPLICATE_ENCAPSULATED',
-} as const
+} as const satisfies Record<TrafficRule['action'], Mp1TrafficRule['action']>
 
 /** The APPD names a filter's token `tag` and its target tunnel address `dstTunnelAddress`. */
-function mp1Filter({ tag, dstTunnelAddress, ...same }: AppdFilter): Record<string, unknown> {
+function mp1Filter({ tag, dstTunnelAddress, ...same }: AppdFilter): Mp1TrafficRule['trafficFilter'][number] {
   return {
     ...same,
     ...(tag ? { token: tag } : {}),
     ...(dstTunnelAddress ? { tgtTunnelAddress: dstTunnelAddress } : {}),
   }
+}
+
+/** MEC 011 v2.1.1's TunnelInfo has no `tunnelSpecificData`: the APPD's is left out. */
+function mp1Interface({ tunnelInfo, ...same }: AppdInterface): Mp1Interface {
+  if (!tunnelInfo) return same
+  const { tunnelSpecificData: _, ...mp1Tunnel } = tunnelInfo
+  return { ...same, tunnelInfo: mp1Tunnel }
 }
 
 /**
@@ -56,7 +51,7 @@ export function mp1TrafficRule(rule: TrafficRule, state: RuleState = 'ACTIVE'): 
     priority: rule.priority,
     trafficFilter: rule.trafficFilter.map(mp1Filter),
     action: ACTIONS[rule.action],
-    ...(dstInterface ? { dstInterface } : {}),
+    ...(dstInterface ? { dstInterface: mp1Interface(dstInterface) } : {}),
     state,
   }
 }

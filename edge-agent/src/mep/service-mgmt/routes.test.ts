@@ -1,52 +1,38 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
-import { DesiredInstance, type HostMetrics } from '@mecm/protocol'
-import { examples } from '@mecm/protocol/examples'
-import { ApiError, createLogger, problemResponse, sealer } from '@mecm/runtime'
-import { Hono } from 'hono'
+import type { HostMetrics } from '@mecm/protocol'
+import { createLogger } from '@mecm/runtime'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Plugin } from '../../lcm/plugin'
 import { openAgentStore } from '../../store/store'
 import { rpcHandlers } from '../../sync/rpc'
-import { mp1Client } from '../../testing/mp1'
-import { appAuth, type Mp1Env, tokenRoutes } from '../auth'
+import { serveMp1 } from '../../testing/mp1'
 import { serviceMgmt } from './routes'
 
 const store = openAgentStore(':memory:')
-const keys = sealer(randomBytes(32))
 const warnings: Record<string, unknown>[] = []
 const log = createLogger('warn', {}, (line) => warnings.push(JSON.parse(line)))
 const mgmt = serviceMgmt({ store, log })
 const API = '/mec_service_mgmt/v1'
 const SLOW = { timeout: 6_000, interval: 50 }
 let url: string
-let server: ReturnType<typeof serve>
+
+let mp1: Awaited<ReturnType<typeof serveMp1>>
 
 beforeAll(async () => {
-  const app = new Hono<Mp1Env>()
-  app.onError((error, c) => (error instanceof ApiError ? problemResponse(error, c.req.path) : c.text('boom', 500)))
-  app.route('/', tokenRoutes({ store, sealer: keys }))
-  app.use(`${API}/*`, appAuth(store))
-  app.route(API, mgmt.routes)
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve())
-  })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  mp1 = await serveMp1(store, { [API]: mgmt.routes })
+  url = mp1.url
 })
-afterAll(() => {
+afterAll(async () => {
   mgmt.close()
-  server.close()
+  await mp1.close()
   store.close()
 })
 
 /** A new app instance with its AK/SK and an Mp1 client signed in with them. */
 function newApp() {
-  const desired = DesiredInstance.parse({ ...examples.desiredInstance, appInstanceId: randomUUID(), parameters: {} })
-  const pair = store.credentials.forInstance(desired, keys)
-  const client = mp1Client(url, { ak: pair.accessKey, sk: pair.secretKey })
-  const id = desired.appInstanceId
+  const { id, client } = mp1.newApp()
   return {
     id,
     client,
