@@ -113,7 +113,8 @@ describe('orchestration end to end: a center and three agents as processes', () 
     const batch = await w.settled(operationId)
     expect(batch.operationState).toBe('COMPLETED')
     expect(Object.keys(batch.hosts).sort()).toEqual(w.agents.map((agent) => agent.ip))
-    for (const port of ports) expect(await answers(port)).toBe(true)
+    // started means the process runs (hello has no health check): it answers once it listens
+    for (const port of ports) await vi.waitFor(async () => expect(await answers(port)).toBe(true), WAIT)
     expect((await w.running()).map((list) => list.length)).toEqual([1, 1, 1])
 
     const rules = await w.admin.as('POST', w.appo(`/app_instances/${ids[0]}/appd_configuration`), {
@@ -166,7 +167,8 @@ describe('orchestration end to end: a center and three agents as processes', () 
     expect(batch.items.every((item: { operationState: string }) => item.operationState === 'COMPLETED')).toBe(true)
     const everywhere = (await w.running()).flat()
     expect(everywhere.sort()).toEqual([...ids].sort())
-    for (const port of ports) expect(await answers(port)).toBe(true)
+    // started means the process runs (hello has no health check): it answers once it listens
+    for (const port of ports) await vi.waitFor(async () => expect(await answers(port)).toBe(true), WAIT)
     const infos = await w.admin.as('GET', w.appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))
     expect(
       infos.response.every(
