@@ -116,6 +116,7 @@ export async function startAgent(
     packages,
     plugin,
     kpi,
+    sealer,
     version: AGENT_VERSION,
     log,
     changed: () => void kick(),

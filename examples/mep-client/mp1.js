@@ -62,6 +62,7 @@ function mp1(env = process.env) {
     app,
     call,
     register: (service) => call('POST', services, service),
+    ownServices: () => call('GET', services),
     deregister: (serInstanceId) => call('DELETE', `${services}/${serInstanceId}`),
     discover: (serName) => call('GET', `/mec_service_mgmt/v1/services?ser_name=${encodeURIComponent(serName)}`),
     confirmReady: () => call('POST', `/mec_app_support/v1/applications/${app}/confirm_ready`, { indication: 'READY' }),

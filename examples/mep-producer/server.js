@@ -26,8 +26,10 @@ const server = http.createServer((request, response) => {
 
 server.listen(port, '127.0.0.1', async () => {
   console.log(`mep-producer listening on ${port}`)
-  service = await retrying('registering the greeting service', () =>
-    mep.register({
+  service = await retrying('registering the greeting service', async () => {
+    // a service left from before a restart or a crash is INACTIVE: replace it
+    for (const old of await mep.ownServices()) if (old.serName === 'greeting') await mep.deregister(old.serInstanceId)
+    return mep.register({
       serName: 'greeting',
       serCategory: { href: '/example/catalogue/greeting', id: 'greeting', name: 'Greeting', version: '1.0' },
       version: '1.0',
@@ -42,8 +44,8 @@ server.listen(port, '127.0.0.1', async () => {
         endpoint: { uris: [`http://127.0.0.1:${port}`] },
         security: {},
       },
-    }),
-  )
+    })
+  })
   await retrying('confirming ready', () => mep.confirmReady())
   console.log(`registered service ${service.serInstanceId} and confirmed ready`)
 })

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { DesiredInstance, type HostMetrics, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
-import type { Logger } from '@mecm/runtime'
+import type { Logger, Sealer } from '@mecm/runtime'
 import { ApiError, badRequest, conflict, notFound, problemResponse, unauthorized, verifyPassword } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { stream } from 'hono/streaming'
@@ -21,6 +21,8 @@ export interface LocalApiDeps {
   plugin: Plugin
   /** The host's KPI: its plugin's backend's, or this machine's. */
   kpi(): Promise<HostMetrics>
+  /** Seals the apps' secret keys at rest. */
+  sealer: Sealer
   version: string
   log: Logger
   /** Called after every change of desired state, so the reconciler acts at once. */
@@ -159,7 +161,7 @@ export function localApi(deps: LocalApiDeps) {
 
   /** Records a local change of desired state and tells the center about it. */
   const want = (instance: DesiredInstance, change: 'deployed' | 'started' | 'stopped' | 'terminated') => {
-    store.changeLocally(instance, change)
+    store.changeLocally(store.credentials.adopt(instance, deps.sealer), change)
     deps.changed()
   }
 

@@ -45,15 +45,17 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
     expect(me).toMatchObject({ status: 200, body: { me: app.appInstanceId } })
   })
 
-  it('keeps the secret key sealed at rest, and uses the pair given at deploy', () => {
-    const app = instance('AK-given-at-deploy')
-    expect(store.credentials.forInstance(app, mp1.keys)).toEqual({
+  it('keeps a secret key given at deploy sealed with the credentials, and out of the instance record', () => {
+    const given = instance('AK-given-at-deploy')
+    const kept = store.credentials.adopt(given, mp1.keys)
+    expect(kept.parameters).toEqual({ ak: 'AK-given-at-deploy', sk: '***' })
+    expect(store.credentials.forInstance(kept, mp1.keys)).toEqual({
       accessKey: 'AK-given-at-deploy',
       secretKey: 'a-secret-key-given-at-deploy',
     })
-    expect(
-      JSON.stringify(store.credentials.byAccessKey('AK-given-at-deploy', { seal: (s) => s, open: (s) => s })),
-    ).not.toContain('a-secret-key-given-at-deploy')
+    const atRest = store.credentials.byAccessKey('AK-given-at-deploy', { seal: (s) => s, open: (s) => s })
+    expect(atRest?.secretKey).toMatch(/^v1\./)
+    expect(JSON.stringify(atRest)).not.toContain('a-secret-key-given-at-deploy')
   })
 
   it('refuses a wrong secret key, an unknown access key, a stale date and an unsigned request, each with a 401 saying why', async () => {
@@ -95,6 +97,7 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
     expect(await me.json()).toEqual({ me: app.appInstanceId })
     expect((await token(pair.accessKey, 'wrong')).status).toBe(401)
     expect((await token(pair.accessKey, pair.secretKey, 'password')).status).toBe(400)
+    expect((await token('%E0%A4%A', '%')).status).toBe(401)
   })
 
   it("refuses calls without a token, with a made-up one, and for another app's resources", async () => {

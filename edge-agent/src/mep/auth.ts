@@ -36,9 +36,11 @@ export function tokenRoutes(deps: { store: AgentStore; sealer: Sealer }) {
       const form = new URLSearchParams(await c.req.text())
       if (form.get('grant_type') !== 'client_credentials')
         throw badRequest('OAuth 2.0 at /mep/token takes grant_type=client_credentials only')
+      // RFC 6749 §2.3.1: client id and secret are form-encoded, then joined by ':' (decoding never throws)
       const [ak = '', ...rest] = Buffer.from(basic, 'base64').toString('utf8').split(':')
-      const holder = deps.store.credentials.byAccessKey(decodeURIComponent(ak), deps.sealer)
-      if (!holder || !same(holder.secretKey, decodeURIComponent(rest.join(':'))))
+      const formDecoded = (part: string) => new URLSearchParams(`v=${part}`).get('v') ?? ''
+      const holder = deps.store.credentials.byAccessKey(formDecoded(ak), deps.sealer)
+      if (!holder || !same(holder.secretKey, formDecoded(rest.join(':'))))
         throw unauthorized('the access key or secret key is wrong')
       return answer(c, holder.appInstanceId)
     }

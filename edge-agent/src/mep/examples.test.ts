@@ -73,6 +73,14 @@ describe('the Mp1 example pair on one agent', () => {
     expect(t.agent.store.mep.apps.lifecycle(producer).readyAt).not.toBeNull()
     expect(t.agent.store.mep.services.ofApp(consumer)).toEqual([])
 
+    // stopped, it deregisters and is no longer found; started again, it registers anew
+    expect((await t.call('POST', `/mepm/v1/instances/${producer}/stop`)).status).toBe(202)
+    await vi.waitFor(async () => expect((await show()).status).toBe(503), SETTLE)
+    expect(t.agent.store.mep.services.ofApp(producer)).toEqual([])
+    expect((await t.call('POST', `/mepm/v1/instances/${producer}/start`)).status).toBe(202)
+    await vi.waitFor(async () => expect((await show()).status).toBe(200), SETTLE)
+    expect(t.agent.store.mep.services.ofApp(producer).map((s) => s.record.state)).toEqual(['ACTIVE'])
+
     expect((await t.call('DELETE', `/mepm/v1/instances/${producer}`)).status).toBe(202)
     await vi.waitFor(async () => expect((await show()).status).toBe(503), SETTLE)
     expect(t.agent.store.mep.services.list()).toEqual([])

@@ -22,6 +22,15 @@ export interface SignedRequest {
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex')
 
+/** A query part decoded, or as it is when it is not valid percent-encoding (the signature then fails). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
+}
+
 /** The date format of X-Sdk-Date: 20261204T101500Z. */
 export const sdkDate = (at = new Date()) =>
   at
@@ -37,7 +46,7 @@ function canonical(request: SignedRequest, signedHeaders: string[]): string {
     .map((pair) =>
       pair
         .split('=')
-        .map((part) => encodeURIComponent(decodeURIComponent(part)))
+        .map((part) => encodeURIComponent(decoded(part)))
         .join('='),
     )
     .sort()

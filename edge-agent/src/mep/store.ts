@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { EventBody, MepService } from '@mecm/protocol'
+import { forbidden, unauthorized } from '@mecm/runtime'
 import { and, eq, lt } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import * as schema from '../store/schema'
@@ -35,6 +36,18 @@ export interface AppLifecycle {
 }
 
 const now = () => new Date().toISOString()
+/** How many services one app instance may register. */
+export const MAX_SERVICES_PER_APP = 32
+
+/** An app instance terminated while its request was being read writes nothing. */
+function mustBePresent(tx: Db, appInstanceId: string): void {
+  const present = tx
+    .select({ id: schema.instanceCredentials.appInstanceId })
+    .from(schema.instanceCredentials)
+    .where(eq(schema.instanceCredentials.appInstanceId, appInstanceId))
+    .get()
+  if (!present) throw unauthorized(`app instance ${appInstanceId} is gone`)
+}
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** What the center keeps of a service: enough to answer mep_capabilities and place apps by appServiceRequired. */
@@ -135,11 +148,21 @@ export function mepStore(db: Db, appendEvent: (tx: Db, body: EventBody) => numbe
         const values = { appInstanceId, record: JSON.stringify(record), updatedAt: now() }
         const after = { appInstanceId, record, updatedAt: values.updatedAt }
         db.transaction((tx) => {
+          mustBePresent(tx, appInstanceId)
           const before = tx
             .select()
             .from(schema.mepServices)
             .where(eq(schema.mepServices.serInstanceId, record.serInstanceId))
             .get()
+          if (!before) {
+            const owned = tx
+              .select({ id: schema.mepServices.serInstanceId })
+              .from(schema.mepServices)
+              .where(eq(schema.mepServices.appInstanceId, appInstanceId))
+              .all().length
+            if (owned >= MAX_SERVICES_PER_APP)
+              throw forbidden(`an app instance may register at most ${MAX_SERVICES_PER_APP} services`)
+          }
           tx.insert(schema.mepServices)
             .values({ serInstanceId: record.serInstanceId, ...values })
             .onConflictDoUpdate({ target: schema.mepServices.serInstanceId, set: values })
@@ -170,9 +193,12 @@ export function mepStore(db: Db, appendEvent: (tx: Db, body: EventBody) => numbe
     subscriptions: {
       add(appInstanceId: string, api: MepApi, record: StoredSubscription['record']): StoredSubscription {
         const subscriptionId = randomUUID()
-        db.insert(schema.mepSubscriptions)
-          .values({ subscriptionId, appInstanceId, api, record: JSON.stringify(record), createdAt: now() })
-          .run()
+        db.transaction((tx) => {
+          mustBePresent(tx, appInstanceId)
+          tx.insert(schema.mepSubscriptions)
+            .values({ subscriptionId, appInstanceId, api, record: JSON.stringify(record), createdAt: now() })
+            .run()
+        })
         return { subscriptionId, appInstanceId, api, record }
       },
       /** Every subscription to an API (to notify), or the app's own. */
@@ -255,6 +281,28 @@ export function mepStore(db: Db, appendEvent: (tx: Db, body: EventBody) => numbe
           .onConflictDoUpdate({ target: schema.mepApps.appInstanceId, set: change })
           .run()
       },
+    },
+
+    /** Marks the app's ACTIVE services INACTIVE, inside the caller's transaction (it stopped or failed). */
+    deactivate(tx: Db, appInstanceId: string): void {
+      const active = tx
+        .select()
+        .from(schema.mepServices)
+        .where(eq(schema.mepServices.appInstanceId, appInstanceId))
+        .all()
+        .map(toService)
+        .filter((service) => service.record.state === 'ACTIVE')
+      if (!active.length) return
+      const changes = active.map((before) => {
+        const after = { ...before, record: { ...before.record, state: 'INACTIVE' }, updatedAt: now() }
+        tx.update(schema.mepServices)
+          .set({ record: JSON.stringify(after.record), updatedAt: after.updatedAt })
+          .where(eq(schema.mepServices.serInstanceId, before.record.serInstanceId))
+          .run()
+        return { before, after }
+      })
+      servicesChanged(tx)
+      announce(changes)
     },
 
     /**

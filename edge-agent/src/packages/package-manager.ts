@@ -108,9 +108,12 @@ export function packageManager(options: PackageManagerOptions) {
         artifacts: pkg.details.artifacts,
         ...(pkg.details.exec ? { exec: pkg.details.exec } : {}),
         env: {
-          ...(({ accessKey, secretKey }) => ({ MECM_AK: accessKey, MECM_SK: secretKey }))(
-            options.store.credentials.forInstance(instance, options.sealer),
-          ),
+          ...(({ accessKey, secretKey }) => ({
+            MECM_AK: accessKey,
+            MECM_SK: secretKey,
+            // a pair given as the parameters ak/sk reaches the app under those names too (the record keeps sk masked)
+            ...(instance.parameters.sk === undefined ? {} : { ak: accessKey, sk: secretKey }),
+          }))(options.store.credentials.forInstance(instance, options.sealer)),
           MECM_APP_INSTANCE_ID: instance.appInstanceId,
           MECM_TENANT_ID: instance.tenantId,
           ...(options.mepAddress ? { MECM_MEP_ADDRESS: options.mepAddress() } : {}),

@@ -17,6 +17,15 @@ const file = () => join(dir, `agent-${++n}.db`)
 const id = examples.appInstanceId
 const desired = DesiredInstance.parse(examples.desiredInstance)
 
+/** An event that is never coalesced. */
+const ruleStatus = {
+  kind: 'rules.status',
+  appInstanceId: examples.appInstanceId,
+  taskId: null,
+  state: 'SUCCESS',
+  detail: '',
+} as const
+
 describe('the agent store', () => {
   it('keeps its identity and everything in it across a reopen', () => {
     const path = file()
@@ -73,14 +82,14 @@ describe('the agent store', () => {
 
   it('numbers events once and for all, hands them out in order, and drops what the center acknowledged', () => {
     const store = openAgentStore(file())
-    const seqs = [1, 2, 3].map(() => store.outbox.append({ kind: 'mep.services', services: [] }))
+    const seqs = [1, 2, 3].map(() => store.outbox.append(ruleStatus))
     expect(seqs).toEqual([1, 2, 3])
     expect(store.outbox.after(1, 10).map((e) => e.seq)).toEqual([2, 3])
     expect(store.outbox.after(0, 2).map((e) => e.seq)).toEqual([1, 2])
     expect(store.outbox.ack(2)).toBe(2)
     expect(store.outbox.after(0, 10).map((e) => e.seq)).toEqual([3])
     store.outbox.ack(3)
-    expect(store.outbox.append({ kind: 'mep.services', services: [] })).toBe(4)
+    expect(store.outbox.append(ruleStatus)).toBe(4)
     store.close()
   })
 
@@ -102,12 +111,29 @@ describe('the agent store', () => {
 
   it("moves events waiting at or below the center's sequence above it, in order, and numbers new ones after", () => {
     const store = openAgentStore(file())
-    for (let i = 0; i < 4; i++) store.outbox.append({ kind: 'mep.services', services: [] })
+    for (let i = 0; i < 4; i++) store.outbox.append(ruleStatus)
     store.outbox.renumberAfter(2)
     expect(store.outbox.after(0, 10).map((e) => e.seq)).toEqual([3, 4, 5, 6])
     store.outbox.renumberAfter(10)
     expect(store.outbox.after(0, 10).map((e) => e.seq)).toEqual([11, 12, 13, 14])
-    expect(store.outbox.append({ kind: 'mep.services', services: [] })).toBe(15)
+    expect(store.outbox.append(ruleStatus)).toBe(15)
+    store.close()
+  })
+
+  it('keeps only the latest MEP registry waiting', () => {
+    const store = openAgentStore(file())
+    store.outbox.append({ kind: 'mep.services', services: [] })
+    store.outbox.append(ruleStatus)
+    store.outbox.append({
+      kind: 'mep.services',
+      services: [{ serInstanceId: 's1', serName: 'greeting', version: '1.0', state: 'ACTIVE', appInstanceId: null }],
+    })
+    expect(
+      store.outbox.after(0, 10).map((e) => [e.body.kind, e.body.kind === 'mep.services' && e.body.services.length]),
+    ).toEqual([
+      ['rules.status', false],
+      ['mep.services', 1],
+    ])
     store.close()
   })
 

@@ -27,6 +27,9 @@ import { mepStore } from '../mep/store'
 import { migrate } from './migrations'
 import * as schema from './schema'
 
+/** What a secret parameter reads once it is kept elsewhere, sealed (as `redacted` shows it). */
+const MASK = '***'
+
 export interface ObservedInstance {
   appInstanceId: string
   status: InstanceStatus
@@ -119,8 +122,9 @@ export function openAgentStore(file: string) {
         for (const listener of appended) listener()
       })
     }
-    if (body.kind === 'host.metrics')
-      tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, 'host.metrics')).run()
+    // the latest metrics and the latest registry say all: older ones waiting are dropped
+    if (body.kind === 'host.metrics' || body.kind === 'mep.services')
+      tx.delete(schema.eventOutbox).where(eq(schema.eventOutbox.kind, body.kind)).run()
     // checked here, so that an event that cannot travel (a plugin's long error) never blocks those behind it
     const checked = EventBody.parse(clipped(body))
     const inserted = tx
@@ -233,6 +237,8 @@ export function openAgentStore(file: string) {
             operationId: info.operationId,
             detail: info.detail ?? '',
           })
+          // an app that stopped or failed serves nothing: its services say so until it registers again
+          if (to === 'STOPPED' || to === 'FAILED') mep.deactivate(tx, appInstanceId)
           return true
         })
       },
@@ -494,6 +500,30 @@ export function openAgentStore(file: string) {
             .run()
           return pair
         })
+      },
+      /**
+       * Takes the AK/SK an instance is given as parameters (`ak`, `sk`) into its credentials, the
+       * secret key sealed, and gives back the record with the secret masked, as it is to be kept.
+       */
+      adopt(instance: DesiredInstance, sealer: Sealer): DesiredInstance {
+        const { ak, sk } = instance.parameters
+        if (sk === undefined || sk === MASK) return instance
+        db.transaction((tx) => {
+          const row = tx
+            .select()
+            .from(schema.instanceCredentials)
+            .where(eq(schema.instanceCredentials.appInstanceId, instance.appInstanceId))
+            .get()
+          const values = {
+            accessKey: ak ?? row?.accessKey ?? randomBytes(14).toString('base64url'),
+            secretKey: sealer.seal(sk),
+          }
+          tx.insert(schema.instanceCredentials)
+            .values({ appInstanceId: instance.appInstanceId, ...values })
+            .onConflictDoUpdate({ target: schema.instanceCredentials.appInstanceId, set: values })
+            .run()
+        })
+        return { ...instance, parameters: { ...instance.parameters, sk: MASK } }
       },
       /** The instance an access key belongs to, and its secret key, opened with `sealer`. */
       byAccessKey(accessKey: string, sealer: Sealer): { appInstanceId: string; secretKey: string } | undefined {

@@ -19,8 +19,9 @@ function centerWins(store: AgentStore, instance: DesiredInstance): boolean {
   return local.origin === 'center' || instance.generation >= local.generation
 }
 
-function setInstance(store: AgentStore, instance: DesiredInstance): void {
-  if (centerWins(store, instance)) store.desired.put(instance, 'center')
+function setInstance(store: AgentStore, sealer: Sealer, instance: DesiredInstance): void {
+  // a secret key given as a parameter is kept sealed with the instance's credentials, not in its record
+  if (centerWins(store, instance)) store.desired.put(store.credentials.adopt(instance, sealer), 'center')
   else if (instance.targetState === 'NOT_INSTANTIATED' && !store.desired.get(instance.appInstanceId)) {
     // gone here already: say so, so that the center can forget it too
     store.outbox.append({
@@ -40,7 +41,7 @@ export function applyCommand(store: AgentStore, sealer: Sealer, command: Command
     const body = command.body
     switch (body.kind) {
       case 'instance.set':
-        return setInstance(store, body.instance)
+        return setInstance(store, sealer, body.instance)
       case 'package.distribute':
         return store.wanted.put(body.package)
       case 'package.remove':
@@ -72,7 +73,7 @@ export function applyCommand(store: AgentStore, sealer: Sealer, command: Command
 export function applySnapshot(store: AgentStore, sealer: Sealer, seq: number, state: DesiredState): void {
   store.transaction(() => {
     const listed = new Set(state.instances.map((instance) => instance.appInstanceId))
-    for (const instance of state.instances) setInstance(store, instance)
+    for (const instance of state.instances) setInstance(store, sealer, instance)
     for (const local of store.desired.list()) {
       if (local.origin !== 'center' || listed.has(local.appInstanceId)) continue
       if (store.observed.get(local.appInstanceId)) {

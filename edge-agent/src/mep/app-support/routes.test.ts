@@ -217,6 +217,19 @@ describe('a rule read, changed and written back', () => {
     expect((await app.call('GET', path)).body).toEqual({ ...tunnelled, state: 'INACTIVE' })
     expect(rulesChanged.mock.calls).toEqual([[app.id]])
   })
+
+  it('changes nothing but the state: what a rule does is the package’s and the operator’s', async () => {
+    const app = appWithRules()
+    rulesChanged.mockClear()
+    const path = `/applications/${app.id}/traffic_rules/${trafficRule.trafficRuleId}`
+    const answer = await app.call('PUT', path, { ...trafficRule, priority: 200, state: 'INACTIVE' })
+    expect(answer).toMatchObject({
+      status: 400,
+      body: { detail: expect.stringContaining('only the state of traffic rule') },
+    })
+    expect(store.mep.rules.get(app.id, 'traffic', trafficRule.trafficRuleId)).toEqual(trafficRule)
+    expect(rulesChanged).not.toHaveBeenCalled()
+  })
 })
 
 describe('subscriptions to the app’s termination', () => {

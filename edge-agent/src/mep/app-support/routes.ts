@@ -58,12 +58,19 @@ export function appSupport(deps: AppSupportDeps) {
     routes.get(`/applications/:appInstanceId/${rule.path}`, (c) => c.json(store.mep.rules.list(ownApp(c), rule.kind)))
     routes.get(`/applications/:appInstanceId/${rule.path}/:ruleId`, (c) => c.json(existing(c).record))
     routes.put(`/applications/:appInstanceId/${rule.path}/:ruleId`, async (c) => {
-      const { app, ruleId, record } = existing(c)
       const updated = await readBody(c, rule.schema)
+      const { app, ruleId, record } = existing(c)
       if (updated[rule.id] !== ruleId)
         throw badRequest(`${rule.id} in the body must be the one in the path, ${ruleId}`, [
           { path: `body.${rule.id}`, message: `must be ${ruleId}` },
         ])
+      // the APPD and the operator set what a rule does; the app switches it on and off
+      const { state: _, ...asked } = updated
+      const { state: __, ...current } = record
+      if (!isDeepStrictEqual(asked, current))
+        throw badRequest(
+          `only the state of ${rule.kind} rule ${ruleId} can change through Mp1; the rest is set by the package and the operator`,
+        )
       store.mep.rules.put(app, rule.kind, ruleId, updated)
       if (!isDeepStrictEqual(record, updated)) deps.rulesChanged?.(app)
       return c.json(updated)

@@ -151,9 +151,10 @@ export function serviceMgmt(deps: { store: AgentStore; log: Logger }) {
         .map(ownView),
     )
   })
+  // each handler reads the body first, then checks and writes with no wait between them
   routes.post(appServices, async (c) => {
-    const app = ownApp(c)
     const info = await readBody(c, ServiceInfoBody)
+    const app = ownApp(c)
     const service = mep.services.put(app, toRecord(info, randomUUID(), agentUrl(c)))
     c.header('Location', absolute(c, paths.appService(app, service.record.serInstanceId)))
     c.header('ETag', etagOf(service))
@@ -165,12 +166,12 @@ export function serviceMgmt(deps: { store: AgentStore; log: Logger }) {
     return c.json(ownView(service))
   })
   routes.put(`${appServices}/:serviceId`, async (c) => {
+    const info = await readBody(c, ServiceInfoBody)
     const service = ownService(c)
     const id = service.record.serInstanceId
     const ifMatch = c.req.header('if-match')
     if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => tag.trim() === etagOf(service)))
       throw new ApiError(412, 'Precondition Failed', `service ${id} has changed: its ETag is ${etagOf(service)}`)
-    const info = await readBody(c, ServiceInfoBody)
     if (info.serInstanceId !== undefined && info.serInstanceId !== id)
       throw failed('body.serInstanceId', `must be ${id}, the service this PUT replaces`)
     const updated = mep.services.put(service.appInstanceId, toRecord(info, id, agentUrl(c)))
@@ -206,8 +207,9 @@ export function serviceMgmt(deps: { store: AgentStore; log: Logger }) {
     return c.json({ _links: { self: { href: paths.subscriptions(app) }, subscriptions } })
   })
   routes.post(appSubscriptions, async (c) => {
+    const body = await readBody(c, SerAvailabilityNotificationSubscription)
     const app = ownApp(c)
-    const subscription = mep.subscriptions.add(app, API, await readBody(c, SerAvailabilityNotificationSubscription))
+    const subscription = mep.subscriptions.add(app, API, body)
     c.header('Location', absolute(c, paths.subscription(app, subscription.subscriptionId)))
     return c.json(subscriptionView(subscription), 201)
   })
