@@ -228,7 +228,7 @@ describe.each(dialects)('store contract on %s', (dialect) => {
       expect(await store.appdConfigurations.delete(tenantA, examples.appInstanceId)).toBe(true)
     })
 
-    it('keeps the rule states an edge reported, per tenant, until the instance or its rules go', async () => {
+    it('keeps the rule states an edge reported, per tenant, until the instance leaves that edge or its rules go', async () => {
       const { hostId } = await store.hosts.create(tenantA, host('10.0.7.1'))
       const states = (state: 'ACTIVE' | 'INACTIVE') => ({
         trafficRules: [{ trafficRuleId: 'tr1', state }],
@@ -243,7 +243,12 @@ describe.each(dialects)('store contract on %s', (dialect) => {
         updatedAt: expect.any(String),
       })
       expect(await store.appdConfigurations.states(tenantB, id)).toBeUndefined()
-      await store.appdConfigurations.forgetStates(id)
+      // another edge, or the same instance id in another tenant, forgets only what it reported
+      const other = await store.hosts.create(tenantA, host('10.0.7.2'))
+      await store.appdConfigurations.forgetStates(tenantA, id, other.hostId)
+      await store.appdConfigurations.forgetStates(tenantB, id, hostId)
+      expect(await store.appdConfigurations.states(tenantA, id)).toMatchObject(states('INACTIVE'))
+      await store.appdConfigurations.forgetStates(tenantA, id, hostId)
       expect(await store.appdConfigurations.states(tenantA, id)).toBeUndefined()
       await store.appdConfigurations.reportStates(tenantA, id, hostId, states('ACTIVE'))
       await store.appdConfigurations.delete(tenantA, id)

@@ -82,9 +82,13 @@ export function appdStore(sql: Sql) {
       )
     },
 
-    /** The instance is gone from its edge, and its Mp1 rules with it. */
-    async forgetStates(appInstanceId: string): Promise<void> {
-      await sql.run('DELETE FROM app_rule_states WHERE app_instance_id = ?', [appInstanceId])
+    /** The instance is gone from the edge `hostId`, and its Mp1 rules with it: what another edge reported stays. */
+    async forgetStates(tenantId: string, appInstanceId: string, hostId: string): Promise<void> {
+      await sql.run('DELETE FROM app_rule_states WHERE tenant_id = ? AND app_instance_id = ? AND host_id = ?', [
+        tenantId,
+        appInstanceId,
+        hostId,
+      ])
     },
   }
 }

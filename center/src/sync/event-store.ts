@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util'
 import {
   type Command,
   type DesiredInstance,
   type EdgeEvent,
   type EventBody,
   IllegalTransition,
+  type InstanceRules,
   type InstanceStatus,
   SECRET_PARAMETERS,
 } from '@mecm/protocol'
@@ -40,7 +42,10 @@ export interface Ingested {
   eventSeq: number
   /** Events refused (recorded with the reason, never applied). */
   rejected: { eventId: string; reason: string }[]
-  /** Commands the merge appended (the center's record reasserted after a conflict). */
+  /**
+   * Commands appended on the edge's events: the center's record reasserted after a conflict, and
+   * rules set at the edge sent back when other rules had gone to it.
+   */
   commands: Command[]
 }
 
@@ -238,7 +243,7 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
         // terminated as wanted: the edge has forgotten it, and so does the center's view of the edge
         await tx.run('DELETE FROM edge_instances WHERE app_instance_id = ?', [body.appInstanceId])
         await outbox.removeDesired(edge.hostId, 'instance', body.appInstanceId)
-        await appdStore(tx).forgetStates(body.appInstanceId)
+        await appdStore(tx).forgetStates(edge.tenantId, body.appInstanceId, edge.hostId)
         return {}
       }
       await tx.run(
@@ -300,20 +305,20 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
       if (refused) return { rejected: refused }
       const appd = appdStore(tx)
       await appd.reportStates(edge.tenantId, body.appInstanceId, edge.hostId, body)
-      if (body.configuration) {
-        // set at the edge (its apprule API): the center's record follows, and so does what a snapshot sends back
-        const { appInstanceId, configuration } = body
-        if (!(await appd.replace(edge.tenantId, appInstanceId, configuration)))
-          await appd.create(edge.tenantId, appInstanceId, configuration)
-        await outbox.putDesired(
-          edge.hostId,
-          'rules',
-          appInstanceId,
-          { appInstanceId, taskId: null, configuration },
-          'edge',
-        )
+      if (!body.configuration) return {}
+      // set at the edge (its apprule API): the center's record follows, and so does what a snapshot sends back
+      const { appInstanceId, configuration } = body
+      if (!(await appd.replace(edge.tenantId, appInstanceId, configuration)))
+        await appd.create(edge.tenantId, appInstanceId, configuration)
+      const rules: InstanceRules = { appInstanceId, taskId: null, configuration }
+      const sent = await outbox.desired<InstanceRules>(edge.hostId, 'rules', appInstanceId)
+      if (!sent || isDeepStrictEqual(sent.record.configuration, configuration)) {
+        await outbox.putDesired(edge.hostId, 'rules', appInstanceId, rules, 'edge')
+        return {}
       }
-      return {}
+      // other rules went (or are queued) to the edge, which may have applied them after this change
+      // was made: the set adopted here goes back, so that the edge ends with it too
+      return { commands: [await outbox.append(edge.hostId, { kind: 'rules.set', rules }, 'edge')] }
     }
     case 'host.metrics':
       await tx.run('UPDATE edge_sync SET metrics = ? WHERE host_id = ?', [json(body.metrics), edge.hostId])

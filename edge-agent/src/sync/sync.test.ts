@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { dialects } from '@mecm/center/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -61,6 +61,13 @@ describe.each(dialects)('sync on %s: enrollment, connection and commands', (dial
     const live = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/live/instances/${id}`)
     expect(live.body).toMatchObject({ appInstanceId: id, observed: { status: 'STARTED' }, live: { state: 'running' } })
     expect(live.body.desired.parameters.sk).toBe('***')
+    // at rest on the edge the secret key is sealed: it is nowhere in the store's files
+    const stored = ['agent.db', 'agent.db-wal']
+      .map((name) => join(edge.dataDir, name))
+      .filter((file) => existsSync(file))
+      .map((file) => readFileSync(file).toString('latin1'))
+    expect(stored.length).toBeGreaterThan(0)
+    for (const bytes of stored) expect(bytes).not.toContain('secret-key-value')
     const kpi = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/live/kpi`)
     expect(kpi.body).toMatchObject({ instances: 1, cpu: { cores: expect.any(Number) } })
     await vi.waitFor(async () => {
