@@ -12,14 +12,10 @@ import { agentProcess } from '../testing/agent-process'
 import { freePort } from '../testing/apps'
 import { faultProxy } from '../testing/fault-proxy'
 import { testFleet, WAIT } from '../testing/fleet'
+import { probeEvent, probeLabels } from '../testing/probe'
 
 const CONVERGE = { timeout: 120_000, interval: 100 }
 const configuration = AppdConfiguration.parse(examples.appdConfiguration)
-
-const service = (serInstanceId: string): EventBody => ({
-  kind: 'mep.services',
-  services: [{ serInstanceId, serName: 'probe', version: '1', state: 'ACTIVE', appInstanceId: null }],
-})
 
 /** How many times each id occurs. */
 function counts(ids: readonly string[]): Map<string, number> {
@@ -35,11 +31,11 @@ function exactlyOnce(actual: readonly string[], expected: readonly string[]) {
   expect(new Set(actual)).toEqual(new Set(expected))
 }
 
-/** The ids the center committed for one edge, by kind: rule task ids and MEP service ids. */
+/** The ids the center committed for one edge, by kind: rule task ids and probe ids. */
 function committed(log: { body: EventBody }[]) {
   return {
     tasks: log.flatMap((e) => (e.body.kind === 'rules.status' && e.body.taskId ? [e.body.taskId] : [])),
-    services: log.flatMap((e) => (e.body.kind === 'mep.services' ? e.body.services.map((s) => s.serInstanceId) : [])),
+    probes: probeLabels(log),
   }
 }
 
@@ -60,7 +56,7 @@ describe('sync under faults', () => {
         // 3 × 3,400 events and 3 × 1,700 commands on SQLite; PostgreSQL runs the same SQL on a
         // shorter stream to keep CI quick (each command is a round-trip transaction there)
         const PER_EDGE = dialect === 'sqlite' ? 1700 : 500
-        const issued = edges.map(() => ({ commands: [] as string[], tasks: [] as string[], services: [] as string[] }))
+        const issued = edges.map(() => ({ commands: [] as string[], tasks: [] as string[], probes: [] as string[] }))
         const instances = Array.from({ length: 20 }, () => randomUUID())
         for (let round = 0; round < PER_EDGE / 100; round++) {
           for (const [i, edge] of edges.entries()) {
@@ -77,9 +73,9 @@ describe('sync under faults', () => {
               })
               mine.commands.push(command.commandId)
               mine.tasks.push(taskId)
-              const serInstanceId = randomUUID()
-              edge.agent.store.outbox.append(service(serInstanceId))
-              mine.services.push(serInstanceId)
+              const probeId = randomUUID()
+              edge.agent.store.outbox.append(probeEvent(probeId))
+              mine.probes.push(probeId)
             }
           }
           await new Promise((resolve) => setImmediate(resolve))
@@ -100,7 +96,7 @@ describe('sync under faults', () => {
           expect(new Set(log.map((e) => e.eventId)).size).toBe(log.length)
           const got = committed(log)
           exactlyOnce(got.tasks, mine.tasks)
-          exactlyOnce(got.services, mine.services)
+          exactlyOnce(got.probes, mine.probes)
           // both sides hold the same rules, and the center saw each instance's last task succeed
           for (const id of instances) {
             const center = await fleet.t.store.edgeOutbox.desired<{ taskId: string }>(edge.hostId, 'rules', id)
@@ -131,7 +127,7 @@ describe('sync under faults', () => {
       await agent.agent.sync.enroll(center.url, host.enrollment.token)
       await vi.waitFor(() => expect(agent.agent.sync.status().connected).toBe(true), WAIT)
 
-      const services: string[] = []
+      const probes: string[] = []
       let lastConfig = ''
       for (let i = 1; i <= 300; i++) {
         if (i === 150) {
@@ -142,8 +138,8 @@ describe('sync under faults', () => {
         await as('PUT', `${hosts}/10.30.0.1/plugins/kubernetes`, { config: `cfg-${i}` })
         lastConfig = `cfg-${i}`
         const id = randomUUID()
-        agent.agent.store.outbox.append(service(id))
-        services.push(id)
+        agent.agent.store.outbox.append(probeEvent(id))
+        probes.push(id)
       }
       await vi.waitFor(async () => {
         const sync = await as('GET', `${hosts}/10.30.0.1/sync`)
@@ -158,7 +154,7 @@ describe('sync under faults', () => {
       expect(agent.agent.store.commands.lastApplied()).toBe(sync.commands.issued)
       expect(agent.agent.sync.pluginConfig('kubernetes')).toBe(lastConfig)
       const log = (await as('GET', `${hosts}/10.30.0.1/events?limit=1000`)) as { body: EventBody }[]
-      exactlyOnce(committed(log).services, services)
+      exactlyOnce(committed(log).probes, probes)
     } finally {
       await agent.close()
       await center.kill()

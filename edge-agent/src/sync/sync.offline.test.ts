@@ -7,6 +7,7 @@ import { testAgent } from '../testing/agent'
 import { freePort } from '../testing/apps'
 import { type FaultProxy, faultProxy } from '../testing/fault-proxy'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
+import { probeEvent, probeLabels } from '../testing/probe'
 
 describe('sync: autonomy while cut off, and the merge on reconnect', () => {
   let fleet: TestFleet
@@ -135,27 +136,29 @@ describe('sync: autonomy while cut off, and the merge on reconnect', () => {
 
   it('keeps every event of an agent store restored from a backup, each once', async () => {
     const edge = await fleet.edge()
-    const probe = (id: string) => ({
-      kind: 'mep.services' as const,
-      services: [{ serInstanceId: id, serName: 'probe', version: '1', state: 'ACTIVE' as const, appInstanceId: null }],
-    })
     const drained = () => vi.waitFor(() => expect(edge.agent.store.outbox.count()).toBe(0), WAIT)
-    edge.agent.store.outbox.append(probe('before-backup'))
+    edge.agent.store.outbox.append(probeEvent('before-backup'))
     await drained()
     await edge.stop()
     copyFileSync(join(edge.dataDir, 'agent.db'), join(edge.dataDir, 'backup.db'))
     let agent = await testAgent({}, edge.dataDir)
-    for (const id of ['lost-1', 'lost-2', 'lost-3']) agent.agent.store.outbox.append(probe(id))
+    for (const id of ['lost-1', 'lost-2', 'lost-3']) agent.agent.store.outbox.append(probeEvent(id))
     await vi.waitFor(() => expect(agent.agent.store.outbox.count()).toBe(0), WAIT)
     await agent.stop()
     // the host is restored from last night's backup; the agent numbers new events as it did then
     copyFileSync(join(edge.dataDir, 'backup.db'), join(edge.dataDir, 'agent.db'))
     agent = await testAgent({}, edge.dataDir)
-    for (const id of ['after-restore-1', 'after-restore-2']) agent.agent.store.outbox.append(probe(id))
+    for (const id of ['after-restore-1', 'after-restore-2']) agent.agent.store.outbox.append(probeEvent(id))
     await vi.waitFor(() => expect(agent.agent.store.outbox.count()).toBe(0), WAIT)
     const log = await fleet.t.store.edgeEvents.log(edge.hostId, 1000)
-    const ids = log.flatMap((e) => (e.body.kind === 'mep.services' ? e.body.services.map((x) => x.serInstanceId) : []))
-    expect(ids.sort()).toEqual(['after-restore-1', 'after-restore-2', 'before-backup', 'lost-1', 'lost-2', 'lost-3'])
+    expect(probeLabels(log).sort()).toEqual([
+      'after-restore-1',
+      'after-restore-2',
+      'before-backup',
+      'lost-1',
+      'lost-2',
+      'lost-3',
+    ])
     await agent.close()
   })
 
