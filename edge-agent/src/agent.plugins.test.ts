@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, } from 'vitest'
 import { webPackageFile } from './lcm/plugins/kubernetes/web-package'
 import { type TestFleet, testFleet } from './testing/fleet'
 import { type KubeApiServer, kubeApiServer } from './testing/kube-api'
@@ -30,15 +30,6 @@ afterAll(async () => {
 
 const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
 
-async function settled(operationId: string) {
-  let body: { operationState: string; error: unknown } = { operationState: '', error: null }
-  await vi.waitFor(async () => {
-    body = (await fleet.call('GET', appo(`/operations/${operationId}`))).body
-    expect(['COMPLETED', 'FAILED_TEMP', 'FAILED']).toContain(body.operationState)
-  }, SETTLE)
-  return body
-}
-
 /** EdgeGallery's config upload: the file as multipart `file`. */
 async function uploadConfig(ip: string, content: string) {
   const form = new FormData()
@@ -60,18 +51,22 @@ async function deploy(appPackageId: string, ip: string, appName: string) {
     mecHost: ip,
   })
   expect(created.status).toBe(202)
-  expect(await settled(created.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+  expect(await fleet.settled(created.body.response.operationId, SETTLE)).toMatchObject({ operationState: 'COMPLETED' })
   const id = created.body.response.app_instance_id as string
   const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: {} })
   expect(instantiated.status).toBe(202)
-  expect(await settled(instantiated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+  expect(await fleet.settled(instantiated.body.response.operationId, SETTLE)).toMatchObject({
+    operationState: 'COMPLETED',
+  })
   return id
 }
 
 async function terminate(id: string) {
   const terminated = await fleet.call('DELETE', appo(`/app_instances/${id}`))
   expect(terminated.status).toBe(202)
-  expect(await settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+  expect(await fleet.settled(terminated.body.response.operationId, SETTLE)).toMatchObject({
+    operationState: 'COMPLETED',
+  })
 }
 
 describe('an agent with the kubernetes plugin', () => {
@@ -129,10 +124,10 @@ describe('an agent with the kubernetes plugin', () => {
       appInstanceDescription: 'no kubeconfig',
       mecHost: edge.ip,
     })
-    await settled(created.body.response.operationId)
+    await fleet.settled(created.body.response.operationId, SETTLE)
     const id = created.body.response.app_instance_id as string
     const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: {} })
-    const failed = await settled(instantiated.body.response.operationId)
+    const failed = await fleet.settled(instantiated.body.response.operationId, SETTLE)
     expect(failed.operationState).not.toBe('COMPLETED')
     expect(JSON.stringify(failed.error)).toContain('this host has no kubeconfig: upload one at the center')
   })

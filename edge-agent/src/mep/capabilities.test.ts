@@ -25,15 +25,6 @@ afterAll(async () => {
 
 const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
 
-async function settled(operationId: string) {
-  let state = ''
-  await vi.waitFor(async () => {
-    state = (await fleet.call('GET', appo(`/operations/${operationId}`))).body.operationState
-    expect(['COMPLETED', 'FAILED_TEMP', 'FAILED']).toContain(state)
-  }, WAIT)
-  return state
-}
-
 describe("an edge's MEP services at the center", () => {
   it('lists what the producer registered, places the consumer only where it is, and forgets it once the producer is gone', async () => {
     const [withProducer, without] = [await fleet.edge(), await fleet.edge()]
@@ -45,12 +36,12 @@ describe("an edge's MEP services at the center", () => {
       appInstanceDescription: 'produces greeting',
       mecHost: withProducer.ip,
     })
-    expect(await settled(created.body.response.operationId)).toBe('COMPLETED')
+    expect((await fleet.settled(created.body.response.operationId)).operationState).toBe('COMPLETED')
     const producer = created.body.response.app_instance_id as string
     const started = await fleet.call('POST', appo(`/app_instances/${producer}`), {
       parameters: { PORT: String(await freePort()) },
     })
-    expect(await settled(started.body.response.operationId)).toBe('COMPLETED')
+    expect((await fleet.settled(started.body.response.operationId)).operationState).toBe('COMPLETED')
 
     const capabilities = (ip: string) => fleet.call('GET', appo(`/hosts/${ip}/mep_capabilities`))
     let greeting: { serInstanceId: string } | undefined
@@ -69,7 +60,7 @@ describe("an edge's MEP services at the center", () => {
     expect(dropped.reasons.join(' ')).toContain('MEP service "greeting" v1.0 not ACTIVE here (not registered)')
 
     const terminated = await fleet.call('DELETE', appo(`/app_instances/${producer}`))
-    expect(await settled(terminated.body.response.operationId)).toBe('COMPLETED')
+    expect((await fleet.settled(terminated.body.response.operationId)).operationState).toBe('COMPLETED')
     await vi.waitFor(async () => expect((await capabilities(withProducer.ip)).body).toEqual([]), WAIT)
   })
 })

@@ -12,14 +12,6 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
   afterAll(() => fleet.close())
 
   const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
-  const settled = async (operationId: string) => {
-    let body: { operationState: string; error: unknown } = { operationState: '', error: null }
-    await vi.waitFor(async () => {
-      body = (await fleet.call('GET', appo(`/operations/${operationId}`))).body
-      expect(['COMPLETED', 'FAILED_TEMP', 'FAILED']).toContain(body.operationState)
-    }, WAIT)
-    return body
-  }
 
   it('creates, instantiates, configures rules, queries and terminates through /appo/v1', async () => {
     const edge = await fleet.edge()
@@ -32,7 +24,7 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     })
     expect(created.status).toBe(202)
     const id = created.body.response.app_instance_id as string
-    expect(await settled(created.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+    expect(await fleet.settled(created.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
 
     const port = await freePort()
     const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: { PORT: String(port) } })
@@ -42,7 +34,7 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
       appDNSRule: [],
     })
     expect(busy.status).toBe(409)
-    expect(await settled(instantiated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+    expect(await fleet.settled(instantiated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
     // started means its process runs (hello has no health check): it answers once it listens
     await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id), WAIT)
     const info = await fleet.call('GET', appo(`/app_instance_infos/${id}`))
@@ -70,7 +62,7 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
 
     const terminated = await fleet.call('DELETE', appo(`/app_instances/${id}`))
     expect(terminated.status).toBe(202)
-    expect(await settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
+    expect(await fleet.settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
     expect((await fleet.call('GET', appo(`/app_instance_infos/${id}`))).status).toBe(404)
     expect((await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)).status).toBe(404)
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
@@ -99,15 +91,6 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
   afterAll(() => fleet.close())
 
   const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
-  const settled = async (operationId: string) => {
-    // biome-ignore lint/suspicious/noExplicitAny: the view is read field by field
-    let body: any
-    await vi.waitFor(async () => {
-      body = (await fleet.call('GET', appo(`/operations/${operationId}`))).body
-      expect(['COMPLETED', 'FAILED_TEMP', 'FAILED'], JSON.stringify(body)).toContain(body.operationState)
-    }, WAIT)
-    return body
-  }
   const instantiateAll = async (ids: string[], rollout: object = {}) => {
     const ports = await Promise.all(ids.map(() => freePort()))
     const reply = await fleet.call('POST', appo('/app_instances/batch_instantiate'), {
@@ -147,21 +130,21 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     })
     expect(created.status).toBe(202)
     expect(created.body.response).toHaveLength(2)
-    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.settled(created.body.operationId)).operationState).toBe('COMPLETED')
     const ids = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
     const infos = await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))
     expect(infos.body.response.map((info: { mecHost: string }) => info.mecHost).sort()).toEqual(
       [edges[0]?.ip, edges[1]?.ip].sort(),
     )
     const { operationId, ports } = await instantiateAll(ids, { concurrency: 2 })
-    const batch = await settled(operationId)
+    const batch = await fleet.settled(operationId)
     expect(batch).toMatchObject({ operationState: 'COMPLETED', batchOf: 'INSTANTIATE' })
     expect(Object.keys(batch.hosts).sort()).toEqual([edges[0]?.ip, edges[1]?.ip].sort())
     for (const port of ports)
       await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${port}/`)).ok).toBe(true), WAIT)
 
     const terminated = await fleet.call('POST', appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
-    expect((await settled(terminated.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.settled(terminated.body.operationId)).operationState).toBe('COMPLETED')
     expect((await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))).body.response).toEqual([])
   })
 
@@ -171,7 +154,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       appName: 'staged',
       mecHost: edges.map((edge) => edge.ip),
     })
-    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.settled(created.body.operationId)).operationState).toBe('COMPLETED')
     const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
     // the second host goes away: its stage cannot finish
     await edges[1]?.stop()
@@ -181,7 +164,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       hostTimeoutMs: 2000,
       rollback: true,
     })
-    const batch = await settled(operationId)
+    const batch = await fleet.settled(operationId)
     expect(batch.operationState, JSON.stringify(batch)).toBe('FAILED')
     expect(batch.error.title).toBe('Rollout Aborted')
     expect(batch.error.detail).toContain('stage 2')
@@ -211,10 +194,10 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       appName: 'tolerant',
       mecHost: [edges[0]?.ip, edges[1]?.ip],
     })
-    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.settled(created.body.operationId)).operationState).toBe('COMPLETED')
     const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
     const { operationId, ports } = await instantiateAll(ids, { successThreshold: 0.5, hostTimeoutMs: 1500 })
-    const batch = await settled(operationId)
+    const batch = await fleet.settled(operationId)
     expect(batch.operationState, JSON.stringify(batch)).toBe('COMPLETED')
     expect(batch.items.map((item: { operationState: string }) => item.operationState)).toEqual(['COMPLETED', 'FAILED'])
     expect((await fetch(`http://127.0.0.1:${ports[0]}/`)).ok).toBe(true)
@@ -223,7 +206,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       abortOnFailure: false,
       hostTimeoutMs: 1500,
     })
-    expect(await settled(strict.operationId)).toMatchObject({
+    expect(await fleet.settled(strict.operationId)).toMatchObject({
       operationState: 'FAILED',
       error: { title: 'Rollout Finished With Failures' },
     })
@@ -235,9 +218,9 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
       appName: 'capped',
       mecHost: [edges[0]?.ip, edges[2]?.ip, edges[0]?.ip, edges[2]?.ip],
     })
-    expect((await settled(created.body.operationId)).operationState).toBe('COMPLETED')
+    expect((await fleet.settled(created.body.operationId)).operationState).toBe('COMPLETED')
     const ids: string[] = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
-    expect((await settled((await instantiateAll(ids, { concurrency: 4 })).operationId)).operationState).toBe(
+    expect((await fleet.settled((await instantiateAll(ids, { concurrency: 4 })).operationId)).operationState).toBe(
       'COMPLETED',
     )
     const gone = await fleet.call('POST', appo('/app_instances/batch_terminate'), {

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path'
 import { type Dialect, type TestCenter, testCenter, uploadForm } from '@mecm/center/testing'
 import type { VimKind } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
-import { vi } from 'vitest'
+import { expect, vi } from 'vitest'
 import { helloPackage, testAgent } from './agent'
 
 export const WAIT = { timeout: 20_000, interval: 50 }
@@ -53,6 +53,8 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
     return { ...agent, ip: host.ip, hostId: agent.agent.sync.status().hostId as string }
   }
 
+  const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: operator.token, body })
+
   /** Uploads the hello exec package (to be distributed to `hostList`); resolves when it is onboarded. */
   async function onboardHello(hostList?: string): Promise<string> {
     return onboard(await helloPackage(join(mkdtempSync(join(tmpdir(), 'mecm-pkg-')), 'hello.csar')), hostList)
@@ -88,7 +90,19 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
     edge,
     onboardHello,
     onboard,
-    call: (method: string, path: string, body?: unknown) => t.call(method, path, { token: operator.token, body }),
+    call,
+    /** A path of the tenant's /appo/v1 API. */
+    appo: (path: string) => `/appo/v1/tenants/${operator.tenantId}${path}`,
+    /** The operation's view once it has ended (COMPLETED, FAILED_TEMP or FAILED), read field by field. */
+    async settled(operationId: string, wait = WAIT) {
+      // biome-ignore lint/suspicious/noExplicitAny: tests read the view field by field
+      let body: any
+      await vi.waitFor(async () => {
+        body = (await call('GET', `/appo/v1/tenants/${operator.tenantId}/operations/${operationId}`)).body
+        expect(['COMPLETED', 'FAILED_TEMP', 'FAILED'], JSON.stringify(body)).toContain(body.operationState)
+      }, wait)
+      return body
+    },
     async close() {
       for (const agent of agents) await agent.close().catch(() => undefined)
       await t.close()
