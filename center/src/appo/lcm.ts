@@ -56,6 +56,9 @@ export async function lcmService(deps: {
   onChange?: (op: StoredOperation, instance: StoredInstance | undefined) => Promise<void>
 }) {
   const { store, hub, log, settings } = deps
+  /** Operation parameters as they are kept: an instance's secret key sealed. */
+  const sealed = (params: OperationParams): OperationParams =>
+    params.parameters ? { ...params, parameters: hub.sealParameters(params.parameters) } : params
   const appo: AppoStore = store.appo
   const feed = changeFeed(settings.pollMs)
   hub.onEvents(() => feed.notify())
@@ -175,7 +178,13 @@ export async function lcmService(deps: {
         if (error instanceof InstanceBusy) throw conflict(error.message)
         throw error
       }
-      const op = await tx.operations.insert({ operationId, tenantId, appInstanceId, lcmOperation: kind, params })
+      const op = await tx.operations.insert({
+        operationId,
+        tenantId,
+        appInstanceId,
+        lcmOperation: kind,
+        params: sealed(params),
+      })
       await options.alongside?.(tx, operationId)
       return op
     })
@@ -214,7 +223,7 @@ export async function lcmService(deps: {
       instanceName: request.instanceName,
       description: request.description,
       placement: request.placement,
-      parameters: request.parameters ?? {},
+      parameters: deps.hub.sealParameters(request.parameters ?? {}),
     }
   }
 
@@ -356,7 +365,7 @@ export async function lcmService(deps: {
             parentId: batchId,
             position,
             lcmOperation: kind,
-            params: { ...entry.params, ...(rollout.hostTimeoutMs ? { timeoutMs: rollout.hostTimeoutMs } : {}) },
+            params: sealed({ ...entry.params, ...(rollout.hostTimeoutMs ? { timeoutMs: rollout.hostTimeoutMs } : {}) }),
           })
           items.push({ appInstanceId: instance.appInstanceId, status: 'Accepted', mecHost: instance.mechostIp })
         }

@@ -122,7 +122,7 @@ export function hostSyncRoutes(api: Api, deps: { store: Store; hub: SyncHub }) {
         tenantId: params.tenantId,
         appPkgId: body.appPkgId,
         targetState: body.targetState,
-        parameters: body.parameters,
+        parameters: deps.hub.sealParameters(body.parameters),
         operationId: null,
       })
       return c.json(instance, 202)

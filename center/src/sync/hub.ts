@@ -1,12 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Command, CommandBody, RpcMethod } from '@mecm/protocol'
+import type { Command, CommandBody, InstantiationParameters, RpcMethod } from '@mecm/protocol'
 import type { Sealer } from '@mecm/runtime'
 import { ApiError, type Logger } from '@mecm/runtime'
 import { WebSocketServer } from 'ws'
 import { verifyEdgeRequest } from '../auth/edge-signature'
 import type { Store } from '../db/store'
 import { EDGE_CHANNEL } from './outbox-store'
+import { sealSecret } from './secret-parameters'
 import { CLOSE, type EdgeSession, edgeSession, type SessionSettings } from './session'
 
 export const CONNECT_PATH = '/edge/v1/connect'
@@ -134,6 +135,9 @@ export function syncHub(deps: { store: Store; log: Logger; sealer: Sealer; setti
   let stopListening: (() => Promise<void>) | undefined
 
   return {
+    /** Instantiation parameters as the center keeps them: the secret key sealed (secret-parameters.ts). */
+    sealParameters: (parameters: InstantiationParameters) => sealSecret(parameters, deps.sealer),
+
     /** Hears the other replicas (PostgreSQL): commands they appended, edges they revoked. */
     async start(): Promise<void> {
       stopListening = await store.listen?.(EDGE_CHANNEL, (payload) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type Command,
+  type DesiredInstance,
   type DesiredState,
   decodeFrame,
   type ErrorCode,
@@ -17,6 +18,7 @@ import type { WebSocket } from 'ws'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
 import type { Store } from '../db/store'
 import { OutOfOrder } from './event-store'
+import { openSecret } from './secret-parameters'
 
 /** Close codes an agent acts on: it re-enrolls after REVOKED and waits for an upgrade after UNSUPPORTED. */
 export const CLOSE = { REVOKED: 4001, UNSUPPORTED: 4002, BAD_FRAME: 4003, SUPERSEDED: 4004, RESUME: 4006 } as const
@@ -34,21 +36,23 @@ interface PendingCall {
   end(error?: ApiError): void
 }
 
-/** Plugin credentials sit sealed in the outbox; they are opened only to go on the wire. */
-export function openPluginConfig(sealer: Sealer) {
+/** Plugin credentials and instances' secret keys sit sealed in the outbox; they are opened only to go on the wire. */
+export function openSecrets(sealer: Sealer) {
+  const instance = (record: DesiredInstance): DesiredInstance => ({
+    ...record,
+    parameters: openSecret(record.parameters, sealer),
+  })
   return {
-    command: (command: Command): Command =>
-      command.body.kind === 'plugin.configure' && command.body.plugin.config !== null
-        ? {
-            ...command,
-            body: {
-              ...command.body,
-              plugin: { ...command.body.plugin, config: sealer.open(command.body.plugin.config) },
-            },
-          }
-        : command,
+    command: (command: Command): Command => {
+      const { body } = command
+      if (body.kind === 'instance.set') return { ...command, body: { ...body, instance: instance(body.instance) } }
+      if (body.kind === 'plugin.configure' && body.plugin.config !== null)
+        return { ...command, body: { ...body, plugin: { ...body.plugin, config: sealer.open(body.plugin.config) } } }
+      return command
+    },
     state: (state: DesiredState): DesiredState => ({
       ...state,
+      instances: state.instances.map(instance),
       plugins: state.plugins.map((plugin) => ({
         ...plugin,
         config: plugin.config === null ? null : sealer.open(plugin.config),
@@ -76,7 +80,7 @@ export function edgeSession(
 ) {
   const { store, settings } = deps
   const log = deps.log.child({ hostId: edge.hostId, host: edge.mechostIp })
-  const opened = openPluginConfig(deps.sealer)
+  const opened = openSecrets(deps.sealer)
   const sessionId = randomUUID()
   const calls = new Map<string, PendingCall>()
   let storeId: string | null = null

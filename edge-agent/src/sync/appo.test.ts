@@ -1,8 +1,10 @@
 import { dialects } from '@mecm/center/testing'
+import type { DesiredInstance } from '@mecm/protocol'
 import { examples } from '@mecm/protocol/examples'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../testing/apps'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
+import { localSealer } from './local-key'
 
 describe.each(dialects)('orchestration on %s: one instance through its lifecycle', (dialect) => {
   let fleet: TestFleet
@@ -27,7 +29,9 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(await fleet.settled(created.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
 
     const port = await freePort()
-    const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: { PORT: String(port) } })
+    const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), {
+      parameters: { PORT: String(port), sk: 'appo-secret-key' },
+    })
     expect(instantiated.status).toBe(202)
     const busy = await fleet.call('POST', appo(`/app_instances/${id}/appd_configuration`), {
       appTrafficRule: [],
@@ -39,6 +43,18 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id), WAIT)
     const info = await fleet.call('GET', appo(`/app_instance_infos/${id}`))
     expect(info.body.response).toMatchObject({ operationalStatus: 'Instantiated', status: 'STARTED', mecHost: edge.ip })
+    // the secret key is sealed at the center (records, operations, the edge's queue) and reaches the app
+    const kept = await fleet.t.store.edgeOutbox.desired<DesiredInstance>(edge.hostId, 'instance', id)
+    expect(kept?.record.parameters.sk).toMatch(/^sealed:v1\./)
+    const sealedOp = await fleet.t.store.appo.operations.get(instantiated.body.response.operationId)
+    expect(JSON.stringify(sealedOp)).not.toContain('appo-secret-key')
+    expect(JSON.stringify(await fleet.t.store.appo.instances.get(id, fleet.operator.tenantId))).not.toContain(
+      'appo-secret-key',
+    )
+    const desired = edge.agent.store.desired.get(id) as DesiredInstance
+    expect(edge.agent.store.credentials.forInstance(desired, localSealer(edge.dataDir)).secretKey).toBe(
+      'appo-secret-key',
+    )
     const onHost = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)
     expect(onHost.body).toMatchObject({ appInstanceId: id, appName: 'hello-one', status: 'Instantiated' })
 

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { dialects } from '@mecm/center/testing'
+import type { DesiredInstance } from '@mecm/protocol'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../testing/apps'
 import { type TestFleet, testFleet, WAIT } from '../testing/fleet'
+import { localSealer } from './local-key'
 
 describe.each(dialects)('sync on %s: enrollment, connection and commands', (dialect) => {
   let fleet: TestFleet
@@ -68,6 +70,13 @@ describe.each(dialects)('sync on %s: enrollment, connection and commands', (dial
       .map((file) => readFileSync(file).toString('latin1'))
     expect(stored.length).toBeGreaterThan(0)
     for (const bytes of stored) expect(bytes).not.toContain('secret-key-value')
+    // the center keeps it sealed too, and opens it only to send it: the agent got the real one
+    const kept = await fleet.t.store.edgeOutbox.desired<DesiredInstance>(edge.hostId, 'instance', id)
+    expect(kept?.record.parameters.sk).toMatch(/^sealed:v1\./)
+    const desired = edge.agent.store.desired.get(id) as DesiredInstance
+    expect(edge.agent.store.credentials.forInstance(desired, localSealer(edge.dataDir)).secretKey).toBe(
+      'secret-key-value',
+    )
     const kpi = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/live/kpi`)
     expect(kpi.body).toMatchObject({ instances: 1, cpu: { cores: expect.any(Number) } })
     await vi.waitFor(async () => {
