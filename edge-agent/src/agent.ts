@@ -44,7 +44,11 @@ export async function startAgent(
   if (resealed) log.info('sealed the secret keys an older agent kept in the clear', { count: resealed })
   const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url, sealer })
   // an app that subscribed is told before it is stopped or terminated, and may finish first
-  const termination = appTermination({ store, log: log.child({ component: 'mep' }) })
+  const termination = appTermination({
+    store,
+    log: log.child({ component: 'mep' }),
+    gracefulTimeoutMs: config.gracefulTimeoutMs,
+  })
   const reconcile = reconciler({
     store,
     plugin,

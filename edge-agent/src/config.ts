@@ -18,6 +18,7 @@ import { z } from 'zod'
  *   MEPM_LOG_LEVEL                     debug | info | warn | error | silent (info)
  *   MEPM_RECONCILE_MS                  reconcile pass interval (2000)
  *   MEPM_METRICS_MS                    host metrics sent to the center every so often (30000)
+ *   MEPM_GRACEFUL_TIMEOUT_MS           how long an app that subscribed to its termination may take to confirm (10000)
  *   MEPM_RECONNECT_BASE_MS / _MAX_MS   redial backoff: doubles from base up to max, with jitter (500 / 30000)
  */
 export const AgentConfig = z.object({
@@ -35,6 +36,7 @@ export const AgentConfig = z.object({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   reconcileMs: z.coerce.number().int().min(50),
   metricsMs: z.coerce.number().int().min(1000),
+  gracefulTimeoutMs: z.coerce.number().int().min(0).max(600_000),
   reconnectBaseMs: z.coerce.number().int().min(10),
   reconnectMaxMs: z.coerce.number().int().min(10),
 })
@@ -80,6 +82,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     logLevel: env.MEPM_LOG_LEVEL ?? file.logLevel ?? 'info',
     reconcileMs: env.MEPM_RECONCILE_MS ?? file.reconcileMs ?? 2000,
     metricsMs: env.MEPM_METRICS_MS ?? file.metricsMs ?? 30_000,
+    gracefulTimeoutMs: env.MEPM_GRACEFUL_TIMEOUT_MS ?? file.gracefulTimeoutMs ?? 10_000,
     reconnectBaseMs: env.MEPM_RECONNECT_BASE_MS ?? file.reconnectBaseMs ?? 500,
     reconnectMaxMs: env.MEPM_RECONNECT_MAX_MS ?? file.reconnectMaxMs ?? 30_000,
   })

@@ -218,6 +218,27 @@ describe('a rule read, changed and written back', () => {
     expect(rulesChanged.mock.calls).toEqual([[app.id]])
   })
 
+  it('honours If-Match: 412 when the rule changed since it was read', async () => {
+    const app = appWithRules()
+    const path = `/applications/${app.id}/traffic_rules/${trafficRule.trafficRuleId}`
+    const read = await app.call('GET', path)
+    const tag = read.headers.get('etag') as string
+    expect(tag).toMatch(/^"[\w-]+"$/)
+    const put = (state: string, ifMatch: string) =>
+      fetch(`${api.url}/mec_app_support/v1${path}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${app.token}`, 'content-type': 'application/json', 'if-match': ifMatch },
+        body: JSON.stringify({ ...trafficRule, state }),
+      })
+    const first = await put('INACTIVE', tag)
+    expect(first.status).toBe(200)
+    const stale = await put('ACTIVE', tag)
+    expect(stale.status).toBe(412)
+    expect(((await stale.json()) as { detail: string }).detail).toContain('has changed: its ETag is')
+    expect(store.mep.rules.get(app.id, 'traffic', trafficRule.trafficRuleId)).toMatchObject({ state: 'INACTIVE' })
+    expect((await put('ACTIVE', first.headers.get('etag') as string)).status).toBe(200)
+  })
+
   it('changes nothing but the state: what a rule does is the package’s and the operator’s', async () => {
     const app = appWithRules()
     rulesChanged.mockClear()

@@ -5,6 +5,7 @@ import type { z } from 'zod'
 import { readBody } from '../../http/request'
 import type { AgentStore } from '../../store/store'
 import { type Mp1Env, ownApp } from '../auth'
+import { etag, ifMatch } from '../etag'
 import { Mp1DnsRule, Mp1TrafficRule } from '../rules/mp1-rules'
 import type { RuleKind, StoredSubscription } from '../store'
 import { subscriptionHref, subscriptionsHref } from './links'
@@ -56,10 +57,15 @@ export function appSupport(deps: AppSupportDeps) {
       return { app, ruleId, record }
     }
     routes.get(`/applications/:appInstanceId/${rule.path}`, (c) => c.json(store.mep.rules.list(ownApp(c), rule.kind)))
-    routes.get(`/applications/:appInstanceId/${rule.path}/:ruleId`, (c) => c.json(existing(c).record))
+    routes.get(`/applications/:appInstanceId/${rule.path}/:ruleId`, (c) => {
+      const { record } = existing(c)
+      c.header('ETag', etag(record))
+      return c.json(record)
+    })
     routes.put(`/applications/:appInstanceId/${rule.path}/:ruleId`, async (c) => {
       const updated = await readBody(c, rule.schema)
       const { app, ruleId, record } = existing(c)
+      ifMatch(c, etag(record), `${rule.kind} rule ${ruleId}`)
       if (updated[rule.id] !== ruleId)
         throw badRequest(`${rule.id} in the body must be the one in the path, ${ruleId}`, [
           { path: `body.${rule.id}`, message: `must be ${ruleId}` },
@@ -73,6 +79,7 @@ export function appSupport(deps: AppSupportDeps) {
         )
       store.mep.rules.put(app, rule.kind, ruleId, updated)
       if (!isDeepStrictEqual(record, updated)) deps.rulesChanged?.(app)
+      c.header('ETag', etag(updated))
       return c.json(updated)
     })
   }

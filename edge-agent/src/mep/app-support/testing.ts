@@ -24,6 +24,7 @@ export async function serveAppSupport(deps: AppSupportDeps) {
   }
 
   return {
+    url,
     support,
     call,
     /** A new app instance with its credentials and a token; `call` acts as it. */

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto'
-import { ApiError, badRequest, conflict, forbidden, invalid, type Logger, notFound } from '@mecm/runtime'
+import { randomUUID } from 'node:crypto'
+import { badRequest, conflict, forbidden, invalid, type Logger, notFound } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { readBody } from '../../http/request'
 import type { AgentStore } from '../../store/store'
 import { type Mp1Env, ownApp } from '../auth'
+import { etag, ifMatch } from '../etag'
 import type { StoredService, StoredSubscription } from '../store'
 import { livenessSupervisor } from './liveness'
 import { serviceNotifications } from './notifications'
@@ -79,8 +80,7 @@ const ownView = (service: StoredService) =>
   serviceInfo(service, paths.appService(service.appInstanceId, service.record.serInstanceId))
 const publicView = (service: StoredService) => serviceInfo(service, paths.service(service.record.serInstanceId))
 
-const etagOf = (service: StoredService) =>
-  `"${createHash('sha256').update(service.updatedAt).update(JSON.stringify(service.record)).digest('base64url').slice(0, 27)}"`
+const etagOf = (service: StoredService) => etag([service.updatedAt, service.record])
 
 const subscriptionView = (subscription: StoredSubscription) => ({
   ...subscription.record,
@@ -169,9 +169,7 @@ export function serviceMgmt(deps: { store: AgentStore; log: Logger }) {
     const info = await readBody(c, ServiceInfoBody)
     const service = ownService(c)
     const id = service.record.serInstanceId
-    const ifMatch = c.req.header('if-match')
-    if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').some((tag) => tag.trim() === etagOf(service)))
-      throw new ApiError(412, 'Precondition Failed', `service ${id} has changed: its ETag is ${etagOf(service)}`)
+    ifMatch(c, etagOf(service), `service ${id}`)
     if (info.serInstanceId !== undefined && info.serInstanceId !== id)
       throw failed('body.serInstanceId', `must be ${id}, the service this PUT replaces`)
     const updated = mep.services.put(service.appInstanceId, toRecord(info, id, agentUrl(c)))
