@@ -9,6 +9,12 @@ import { type PackageSpec, writePackage } from '@mecm/csar'
 
 const here = import.meta.dirname
 const file = (...path: string[]) => readFileSync(join(here, ...path))
+/** An exec app's descriptor and server, from its folder; with `mp1`, the Mp1 client it signs in to the MEP with. */
+const execFiles = (name: string, options: { mp1?: boolean } = {}) => ({
+  'Artifacts/Deployment/Exec/app.yaml': file(name, 'app.yaml'),
+  'Artifacts/Deployment/Exec/server.js': file(name, 'server.js'),
+  ...(options.mp1 ? { 'Artifacts/Deployment/Exec/mp1.js': file('mep-client', 'mp1.js') } : {}),
+})
 
 export const examples: Record<string, PackageSpec> = {
   'hello-exec': {
@@ -27,10 +33,7 @@ export const examples: Record<string, PackageSpec> = {
         ],
       },
     },
-    files: {
-      'Artifacts/Deployment/Exec/app.yaml': file('hello-exec', 'app.yaml'),
-      'Artifacts/Deployment/Exec/server.js': file('hello-exec', 'server.js'),
-    },
+    files: execFiles('hello-exec'),
   },
   'mep-producer': {
     appClass: 'exec',
@@ -54,11 +57,7 @@ export const examples: Record<string, PackageSpec> = {
         ],
       },
     },
-    files: {
-      'Artifacts/Deployment/Exec/app.yaml': file('mep-producer', 'app.yaml'),
-      'Artifacts/Deployment/Exec/server.js': file('mep-producer', 'server.js'),
-      'Artifacts/Deployment/Exec/mp1.js': file('mep-client', 'mp1.js'),
-    },
+    files: execFiles('mep-producer', { mp1: true }),
   },
   'mep-consumer': {
     appClass: 'exec',
@@ -71,11 +70,7 @@ export const examples: Record<string, PackageSpec> = {
       inputs: { PORT: { type: 'string', default: '8082', description: 'port the consumer shows its result on' } },
       configuration: { appServiceRequired: [{ serName: 'greeting', version: '1.0' }] },
     },
-    files: {
-      'Artifacts/Deployment/Exec/app.yaml': file('mep-consumer', 'app.yaml'),
-      'Artifacts/Deployment/Exec/server.js': file('mep-consumer', 'server.js'),
-      'Artifacts/Deployment/Exec/mp1.js': file('mep-client', 'mp1.js'),
-    },
+    files: execFiles('mep-consumer', { mp1: true }),
   },
   'web-k8s': {
     appClass: 'container',

@@ -28,8 +28,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
-
 /** EdgeGallery's config upload: the file as multipart `file`. */
 async function uploadConfig(ip: string, content: string) {
   const form = new FormData()
@@ -44,7 +42,7 @@ async function uploadConfig(ip: string, content: string) {
 
 /** Creates an instance of the package on the host and instantiates it; resolves to its id once it runs. */
 async function deploy(appPackageId: string, ip: string, appName: string) {
-  const created = await fleet.call('POST', appo('/app_instances'), {
+  const created = await fleet.call('POST', fleet.appo('/app_instances'), {
     appPackageId,
     appName,
     appInstanceDescription: 'plugin test',
@@ -53,7 +51,7 @@ async function deploy(appPackageId: string, ip: string, appName: string) {
   expect(created.status).toBe(202)
   expect(await fleet.settled(created.body.response.operationId, SETTLE)).toMatchObject({ operationState: 'COMPLETED' })
   const id = created.body.response.app_instance_id as string
-  const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: {} })
+  const instantiated = await fleet.call('POST', fleet.appo(`/app_instances/${id}`), { parameters: {} })
   expect(instantiated.status).toBe(202)
   expect(await fleet.settled(instantiated.body.response.operationId, SETTLE)).toMatchObject({
     operationState: 'COMPLETED',
@@ -62,7 +60,7 @@ async function deploy(appPackageId: string, ip: string, appName: string) {
 }
 
 async function terminate(id: string) {
-  const terminated = await fleet.call('DELETE', appo(`/app_instances/${id}`))
+  const terminated = await fleet.call('DELETE', fleet.appo(`/app_instances/${id}`))
   expect(terminated.status).toBe(202)
   expect(await fleet.settled(terminated.body.response.operationId, SETTLE)).toMatchObject({
     operationState: 'COMPLETED',
@@ -101,7 +99,7 @@ describe('an agent with the kubernetes plugin', () => {
       ]),
     )
     // the center's KPI is the cluster's, not the agent's machine
-    const kpi = await fleet.call('GET', appo(`/hosts/${edge.ip}/kpi`))
+    const kpi = await fleet.call('GET', fleet.appo(`/hosts/${edge.ip}/kpi`))
     expect(kpi.status).toBe(200)
     expect(kpi.body.response.cpu.cores).toBe(3)
     // no OpenStack here: the resource API says what it needs
@@ -118,7 +116,7 @@ describe('an agent with the kubernetes plugin', () => {
   it('fails an instantiate on a host without a kubeconfig, saying where to give one', async () => {
     const edge = await fleet.edge({ vim: 'kubernetes' })
     const appPkgId = await fleet.onboard(await webPackageFile(join(dir, 'web-k8s.csar')), edge.ip)
-    const created = await fleet.call('POST', appo('/app_instances'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances'), {
       appPackageId: appPkgId,
       appName: 'web-none',
       appInstanceDescription: 'no kubeconfig',
@@ -126,7 +124,7 @@ describe('an agent with the kubernetes plugin', () => {
     })
     await fleet.settled(created.body.response.operationId, SETTLE)
     const id = created.body.response.app_instance_id as string
-    const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), { parameters: {} })
+    const instantiated = await fleet.call('POST', fleet.appo(`/app_instances/${id}`), { parameters: {} })
     const failed = await fleet.settled(instantiated.body.response.operationId, SETTLE)
     expect(failed.operationState).not.toBe('COMPLETED')
     expect(JSON.stringify(failed.error)).toContain('this host has no kubeconfig: upload one at the center')
@@ -165,7 +163,7 @@ describe('an agent with the openstack plugin', () => {
     const flavors = await edge.call('GET', `/rescontroller/v1/tenants/t/hosts/${edge.ip}/flavors`)
     expect(flavors.status).toBe(200)
     expect(flavors.body.data.length).toBeGreaterThan(0)
-    const kpi = await fleet.call('GET', appo(`/hosts/${edge.ip}/kpi`))
+    const kpi = await fleet.call('GET', fleet.appo(`/hosts/${edge.ip}/kpi`))
     expect(kpi.body.response.cpu.usedPercent).toBeGreaterThan(0)
 
     await terminate(id)

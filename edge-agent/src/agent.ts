@@ -43,10 +43,11 @@ export async function startAgent(
   const resealed = store.credentials.sealPlain(sealer)
   if (resealed) log.info('sealed the secret keys an older agent kept in the clear', { count: resealed })
   const packages = packageManager({ dataDir: config.dataDir, store, mepAddress: () => url, sealer })
+  const mepLog = log.child({ component: 'mep' })
   // an app that subscribed is told before it is stopped or terminated, and may finish first
   const termination = appTermination({
     store,
-    log: log.child({ component: 'mep' }),
+    log: mepLog,
     gracefulTimeoutMs: config.gracefulTimeoutMs,
   })
   const reconcile = reconciler({
@@ -114,7 +115,7 @@ export async function startAgent(
     },
     backoff: { baseMs: config.reconnectBaseMs, maxMs: config.reconnectMaxMs },
   })
-  const mep = mp1Api({ store, log: log.child({ component: 'mep' }), sealer, termination })
+  const mep = mp1Api({ store, log: mepLog, sealer, termination })
   const api = localApi({
     store,
     packages,

@@ -223,7 +223,7 @@ export async function lcmService(deps: {
       instanceName: request.instanceName,
       description: request.description,
       placement: request.placement,
-      parameters: deps.hub.sealParameters(request.parameters ?? {}),
+      parameters: hub.sealParameters(request.parameters ?? {}),
     }
   }
 

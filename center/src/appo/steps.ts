@@ -164,12 +164,7 @@ export function operationSteps(deps: {
           await store.appdConfigurations.get(instance.tenantId, instance.appInstanceId),
           op.params,
         )
-        const recorded = await store.appdConfigurations.replace(
-          instance.tenantId,
-          instance.appInstanceId,
-          configuration,
-        )
-        if (!recorded) await store.appdConfigurations.create(instance.tenantId, instance.appInstanceId, configuration)
+        await store.appdConfigurations.put(instance.tenantId, instance.appInstanceId, configuration)
         if (!onEdge) {
           await ruleTasks.settle(
             taskId,

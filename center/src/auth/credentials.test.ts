@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { hashPassword, sealer, verifyPassword } from '@mecm/runtime'
+import { hashPassword, hashToken, sealer, verifyPassword } from '@mecm/runtime'
 import { describe, expect, it } from 'vitest'
 import { canonicalRequest, parseSignatureHeader, signatureMatches, signingHeaders } from './signing'
-import { hashToken, signToken, verifyToken } from './tokens'
+import { signToken, verifyToken } from './tokens'
 
 describe('passwords', () => {
   it('hash with scrypt and a salt of their own, and verify only the right password', async () => {

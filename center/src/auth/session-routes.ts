@@ -1,11 +1,11 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Password, User } from '@mecm/protocol'
-import { ApiError, decoyHash, hashPassword, unauthorized, verifyPassword } from '@mecm/runtime'
+import { ApiError, decoyHash, hashPassword, hashToken, unauthorized, verifyPassword } from '@mecm/runtime'
 import { z } from 'zod'
 import type { Api } from '../http/route'
 import type { AuthDeps } from './authenticate'
 import { loginThrottle } from './login-throttle'
-import { hashToken, newRefreshToken, signToken } from './tokens'
+import { newRefreshToken, signToken } from './tokens'
 
 export interface TokenSettings {
   accessTokenTtlSeconds: number

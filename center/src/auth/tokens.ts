@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { Role, TenantId, Uuid } from '@mecm/protocol'
 import { z } from 'zod'
 
@@ -50,8 +50,4 @@ export function verifyToken(key: Buffer, token: string, nowMs = Date.now()): Cla
 
 export function newRefreshToken(): string {
   return randomBytes(32).toString('base64url')
-}
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
 }

@@ -368,7 +368,7 @@ export const migrations: readonly Migration[] = [
         updated_at TEXT NOT NULL,
         PRIMARY KEY (tenant_id, app_instance_id)
       );
-      CREATE INDEX app_rule_states_instance ON app_rule_states (app_instance_id)
+      CREATE INDEX app_rule_states_host ON app_rule_states (host_id)
     `,
   },
 ]

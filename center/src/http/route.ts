@@ -1,5 +1,5 @@
 import type { Role } from '@mecm/protocol'
-import { badRequest, forbidden, invalid, notFound, unauthorized } from '@mecm/runtime'
+import { badRequest, forbidden, notFound, parseInput, parseJsonBody, unauthorized } from '@mecm/runtime'
 import type { Context, Hono, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
 import type { EdgePrincipal } from '../auth/edge-identity-store'
@@ -69,19 +69,12 @@ function refuseNul(value: unknown, where: string): void {
 function check<S extends Schema | undefined>(schema: S, value: unknown, where: string): Out<S> {
   if (!schema) return undefined as Out<S>
   refuseNul(value, where)
-  const result = schema.safeParse(value)
-  if (!result.success) throw invalid(where, result.error)
-  return result.data as Out<S>
+  return parseInput(schema, value, where) as Out<S>
 }
 
 async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text()
-  if (!text.trim()) return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw badRequest('the request body is not valid JSON')
-  }
+  return text.trim() ? parseJsonBody(text) : undefined
 }
 
 /**

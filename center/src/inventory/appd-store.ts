@@ -39,6 +39,16 @@ export function appdStore(sql: Sql) {
       return replaced > 0
     },
 
+    /** Records the rules, replacing any the instance had. */
+    async put(tenantId: string, appInstanceId: string, configuration: AppdConfiguration): Promise<void> {
+      await sql.run(
+        `INSERT INTO appd_configurations (tenant_id, app_instance_id, configuration, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (tenant_id, app_instance_id) DO UPDATE SET configuration = excluded.configuration,
+           updated_at = excluded.updated_at`,
+        [tenantId, appInstanceId, json(configuration), now()],
+      )
+    },
+
     /** Deletes the rules, and the states reported of them. */
     async delete(tenantId: string, appInstanceId: string): Promise<boolean> {
       await sql.run('DELETE FROM app_rule_states WHERE tenant_id = ? AND app_instance_id = ?', [

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { hashToken } from '../auth/tokens'
+import { hashToken } from '@mecm/runtime'
 import type { Store } from '../db/store'
 
 export interface Enrollment {

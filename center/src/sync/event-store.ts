@@ -308,8 +308,7 @@ async function apply(batch: Batch, body: EventBody): Promise<Outcome> {
       if (!body.configuration) return {}
       // set at the edge (its apprule API): the center's record follows, and so does what a snapshot sends back
       const { appInstanceId, configuration } = body
-      if (!(await appd.replace(edge.tenantId, appInstanceId, configuration)))
-        await appd.create(edge.tenantId, appInstanceId, configuration)
+      await appd.put(edge.tenantId, appInstanceId, configuration)
       const rules: InstanceRules = { appInstanceId, taskId: null, configuration }
       const sent = await outbox.desired<InstanceRules>(edge.hostId, 'rules', appInstanceId)
       if (!sent || isDeepStrictEqual(sent.record.configuration, configuration)) {

@@ -1,4 +1,4 @@
-import type { InstantiationParameters } from '@mecm/protocol'
+import { type InstantiationParameters, MASKED } from '@mecm/protocol'
 import type { Sealer } from '@mecm/runtime'
 
 const SEALED = 'sealed:'
@@ -10,7 +10,7 @@ const SEALED = 'sealed:'
  */
 export function sealSecret(parameters: InstantiationParameters, sealer: Sealer): InstantiationParameters {
   const { sk } = parameters
-  if (sk === undefined || sk === '***' || sk.startsWith(SEALED)) return parameters
+  if (sk === undefined || sk === MASKED || sk.startsWith(SEALED)) return parameters
   return { ...parameters, sk: SEALED + sealer.seal(sk) }
 }
 

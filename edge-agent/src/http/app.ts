@@ -1,9 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { DesiredInstance, type HostMetrics, InstantiationParameters, redacted, Uuid } from '@mecm/protocol'
 import type { Logger, Sealer } from '@mecm/runtime'
-import { ApiError, badRequest, conflict, notFound, problemResponse, unauthorized, verifyPassword } from '@mecm/runtime'
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  hashToken,
+  notFound,
+  parseInput,
+  problemResponse,
+  unauthorized,
+  verifyPassword,
+} from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { z } from 'zod'
@@ -13,7 +23,7 @@ import { appRuleRoutes } from '../mep/rules/apprule-routes'
 import type { PackageManager } from '../packages/package-manager'
 import type { AgentStore } from '../store/store'
 import type { SyncClient } from '../sync/client'
-import { parse, readBody } from './request'
+import { readBody } from './request'
 
 export interface LocalApiDeps {
   store: AgentStore
@@ -37,7 +47,6 @@ export interface LocalApiDeps {
 const SESSION_MS = 12 * 3600 * 1000
 const tokenOf = (c: Context) =>
   c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('access_token')
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 const Deploy = z.object({
   /** The package, by the appPkgId `mepm pkgs ls` shows, or by its digest. */
@@ -207,7 +216,7 @@ export function localApi(deps: LocalApiDeps) {
   app.get('/mepm/v1/instances/:id/logs', (c) => {
     const id = c.req.param('id')
     mustView(id)
-    const query = parse(
+    const query = parseInput(
       z.object({
         tail: z.coerce.number().int().min(0).max(100_000).default(100),
         follow: z.enum(['true', 'false']).default('false'),
@@ -244,14 +253,14 @@ export function localApi(deps: LocalApiDeps) {
         parameters: InstantiationParameters.default({}),
       }),
     )
-    const appInstanceId = parse(Uuid, c.req.param('id'), 'path.appInstanceId')
+    const appInstanceId = parseInput(Uuid, c.req.param('id'), 'path.appInstanceId')
     const request = {
       package: body.packageId,
       appInstanceId,
       parameters: body.parameters,
       ...(body.appName ? { appName: body.appName } : {}),
     }
-    return c.json(deploy(parse(Deploy, request, 'body')), 202)
+    return c.json(deploy(parseInput(Deploy, request, 'body')), 202)
   })
   app.post(`${lcm}/app_instances/:id/terminate`, retarget('NOT_INSTANTIATED', 'terminated'))
   app.get(`${lcm}/app_instances/:id`, (c) => c.json(mustView(c.req.param('id'))))
@@ -270,7 +279,7 @@ export function localApi(deps: LocalApiDeps) {
   app.get('/mepm/v1/sync', (c) => c.json(deps.sync.status()))
 
   app.post('/mepm/v1/sync/enroll', async (c) => {
-    const body = parse(
+    const body = parseInput(
       z.object({ centerUrl: z.url(), token: z.string().min(16).max(256) }),
       await c.req.json().catch(() => undefined),
       'body',
@@ -295,7 +304,11 @@ export function localApi(deps: LocalApiDeps) {
   app.get('/mepm/v1/kpi', async (c) => c.json(await deps.kpi()))
 
   app.get('/mepm/v1/events', (c) => {
-    const after = parse(z.object({ after: z.coerce.number().int().min(0).default(0) }), c.req.query(), 'query').after
+    const after = parseInput(
+      z.object({ after: z.coerce.number().int().min(0).default(0) }),
+      c.req.query(),
+      'query',
+    ).after
     return c.json(store.outbox.after(after, 500))
   })
 

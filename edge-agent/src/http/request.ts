@@ -1,13 +1,6 @@
-import { badRequest, invalid } from '@mecm/runtime'
+import { parseInput, parseJsonBody } from '@mecm/runtime'
 import type { Context } from 'hono'
 import type { z } from 'zod'
-
-/** `value` parsed by `schema`; a 400 listing each bad field of `where` (body, query, path) otherwise. */
-export function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value)
-  if (!result.success) throw invalid(where, result.error)
-  return result.data
-}
 
 /** The request's JSON body parsed by `schema`: 400 when it is not JSON, or listing each bad field. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>>
@@ -20,11 +13,5 @@ export async function readBody<S extends z.ZodType>(
 export async function readBody<S extends z.ZodType>(c: Context, schema: S, options?: { optional: true }) {
   const text = await c.req.text()
   if (options?.optional && text.trim() === '') return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    throw badRequest('the request body is not valid JSON')
-  }
-  return parse(schema, value, 'body')
+  return parseInput(schema, parseJsonBody(text), 'body')
 }

@@ -1,4 +1,4 @@
-import { ApiError, badRequest, notFound, problemResponse } from '@mecm/runtime'
+import { ApiError, badRequest, conflict, forbidden, notFound, problemResponse } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import type { OpenStackClient } from '../lcm/plugins/openstack/client'
@@ -117,21 +117,21 @@ const NOVA_ACTION: Record<(typeof ACTIONS)[number], string> = {
 const ok = (c: Context, data: unknown, status: 200 | 201 | 202 = 200) =>
   c.json({ data, retCode: status, message: 'success' }, status)
 
+/** The cloud's client errors that pass through as they are. */
+const PASSED_ON: Record<number, (detail: string) => ApiError> = {
+  400: badRequest,
+  403: forbidden,
+  404: notFound,
+  409: conflict,
+  413: (detail) => new ApiError(413, 'Payload Too Large', detail),
+}
+
 /** An OpenStack failure as an API error: the cloud's client errors pass through, the rest is a bad gateway. */
 function apiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
   if (error instanceof OpenStackError) {
-    const titles: Record<number, string> = {
-      400: 'Bad Request',
-      403: 'Forbidden',
-      404: 'Not Found',
-      409: 'Conflict',
-      413: 'Payload Too Large',
-    }
-    const status = error.status ?? 0
-    return titles[status]
-      ? new ApiError(status, titles[status] as string, error.message)
-      : new ApiError(502, 'Bad Gateway', error.message)
+    const passed = PASSED_ON[error.status ?? 0]
+    return passed ? passed(error.message) : new ApiError(502, 'Bad Gateway', error.message)
   }
   // no credentials, or credentials that cannot be read
   return new ApiError(503, 'Service Unavailable', (error as Error).message)

@@ -27,22 +27,17 @@ const instance = (ak?: string) =>
     appInstanceId: randomUUID(),
     parameters: ak ? { ak, sk: 'a-secret-key-given-at-deploy' } : {},
   })
-const clientOf = (desired: DesiredInstance) => {
-  const pair = store.credentials.forInstance(desired, mp1.keys)
-  return mp1Client(url, { ak: pair.accessKey, sk: pair.secretKey })
-}
 
 describe('Mp1 access: a token for a request signed with the AK/SK, then bearer calls', () => {
   it('gives a token for a correctly signed request, and the token lets the app act as itself', async () => {
-    const app = instance()
-    const client = clientOf(app)
+    const { id, client } = mp1.newApp()
     const answer = await client.requestToken()
     expect(answer).toEqual({
       status: 200,
       body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 },
     })
-    const me = await client.call('GET', `/mec_app_support/v1/applications/${app.appInstanceId}/whoami`)
-    expect(me).toMatchObject({ status: 200, body: { me: app.appInstanceId } })
+    const me = await client.call('GET', `/mec_app_support/v1/applications/${id}/whoami`)
+    expect(me).toMatchObject({ status: 200, body: { me: id } })
   })
 
   it('keeps a secret key given at deploy sealed with the credentials, and out of the instance record', () => {
@@ -59,8 +54,7 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
   })
 
   it('refuses a wrong secret key, an unknown access key, a stale date and an unsigned request, each with a 401 saying why', async () => {
-    const app = instance()
-    const client = clientOf(app)
+    const { client } = mp1.newApp()
     const wrongKey = await client.requestToken({ sk: 'not-the-secret' })
     expect(wrongKey.status).toBe(401)
     expect(wrongKey.body.detail).toBe('the access key is unknown or the signature does not match')
@@ -101,22 +95,21 @@ describe('Mp1 access: a token for a request signed with the AK/SK, then bearer c
   })
 
   it("refuses calls without a token, with a made-up one, and for another app's resources", async () => {
-    const mine = instance()
+    const mine = mp1.newApp()
     const theirs = instance()
     const path = (id: string) => `${url}/mec_app_support/v1/applications/${id}/whoami`
-    expect((await fetch(path(mine.appInstanceId))).status).toBe(401)
-    const madeUp = await fetch(path(mine.appInstanceId), { headers: { authorization: 'Bearer made-up' } })
+    expect((await fetch(path(mine.id))).status).toBe(401)
+    const madeUp = await fetch(path(mine.id), { headers: { authorization: 'Bearer made-up' } })
     expect(madeUp.status).toBe(401)
-    const other = await clientOf(mine).call('GET', `/mec_app_support/v1/applications/${theirs.appInstanceId}/whoami`)
+    const other = await mine.client.call('GET', `/mec_app_support/v1/applications/${theirs.appInstanceId}/whoami`)
     expect(other).toMatchObject({ status: 403, body: { title: 'Forbidden' } })
   })
 
   it("stops a terminated app's token and credentials at once", async () => {
-    const app = instance()
-    const client = clientOf(app)
+    const { id, client } = mp1.newApp()
     await client.token()
-    store.retire(app.appInstanceId)
-    const after = await client.call('GET', `/mec_app_support/v1/applications/${app.appInstanceId}/whoami`)
+    store.retire(id)
+    const after = await client.call('GET', `/mec_app_support/v1/applications/${id}/whoami`)
     expect(after).toMatchObject({ status: 401, body: { detail: expect.stringContaining('gone') } })
     expect((await client.requestToken()).status).toBe(401)
   })

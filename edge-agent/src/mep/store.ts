@@ -1,6 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { EventBody, MepService } from '@mecm/protocol'
-import { forbidden, unauthorized } from '@mecm/runtime'
+import { forbidden, hashToken, unauthorized } from '@mecm/runtime'
 import { and, eq, lt } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import * as schema from '../store/schema'
@@ -48,7 +48,6 @@ function mustBePresent(tx: Db, appInstanceId: string): void {
     .get()
   if (!present) throw unauthorized(`app instance ${appInstanceId} is gone`)
 }
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** What the center keeps of a service: enough to answer mep_capabilities and place apps by appServiceRequired. */
 export function capability({ appInstanceId, record }: Pick<StoredService, 'appInstanceId' | 'record'>): MepService {
@@ -307,9 +306,9 @@ export function mepStore(db: Db, appendEvent: (tx: Db, body: EventBody) => numbe
 
     /**
      * Forgets everything of an instance that is gone, inside the caller's transaction: its tokens
-     * stop working at once, its services leave the registry. Returns the services it had.
+     * stop working at once, its services leave the registry.
      */
-    forget(tx: Db, appInstanceId: string): StoredService[] {
+    forget(tx: Db, appInstanceId: string): void {
       tx.delete(schema.mepTokens).where(eq(schema.mepTokens.appInstanceId, appInstanceId)).run()
       tx.delete(schema.mepSubscriptions).where(eq(schema.mepSubscriptions.appInstanceId, appInstanceId)).run()
       tx.delete(schema.mepRules).where(eq(schema.mepRules.appInstanceId, appInstanceId)).run()
@@ -322,7 +321,6 @@ export function mepStore(db: Db, appendEvent: (tx: Db, body: EventBody) => numbe
         .map(toService)
       if (gone.length) servicesChanged(tx)
       announce(gone.map((before) => ({ before })))
-      return gone
     },
   }
 }

@@ -12,6 +12,7 @@ import {
   type InstanceRules,
   type InstanceStatus,
   instanceLifecycle,
+  MASKED,
   type Origin,
   type PackageArtifact,
   type PackageRef,
@@ -19,16 +20,13 @@ import {
   type TrafficRule,
   transition,
 } from '@mecm/protocol'
-import type { Sealer } from '@mecm/runtime'
+import { isSealed, type Sealer } from '@mecm/runtime'
 import BetterSqlite3 from 'better-sqlite3'
 import { asc, desc, eq, gt, lt, lte } from 'drizzle-orm'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { mepStore } from '../mep/store'
 import { migrate } from './migrations'
 import * as schema from './schema'
-
-/** What a secret parameter reads once it is kept elsewhere, sealed (as `redacted` shows it). */
-const MASK = '***'
 
 export interface ObservedInstance {
   appInstanceId: string
@@ -507,7 +505,7 @@ export function openAgentStore(file: string) {
        */
       adopt(instance: DesiredInstance, sealer: Sealer): DesiredInstance {
         const { ak, sk } = instance.parameters
-        if (sk === undefined || sk === MASK) return instance
+        if (sk === undefined || sk === MASKED) return instance
         db.transaction((tx) => {
           const row = tx
             .select()
@@ -523,7 +521,7 @@ export function openAgentStore(file: string) {
             .onConflictDoUpdate({ target: schema.instanceCredentials.appInstanceId, set: values })
             .run()
         })
-        return { ...instance, parameters: { ...instance.parameters, sk: MASK } }
+        return { ...instance, parameters: { ...instance.parameters, sk: MASKED } }
       },
       /** The instance an access key belongs to, and its secret key, opened with `sealer`. */
       byAccessKey(accessKey: string, sealer: Sealer): { appInstanceId: string; secretKey: string } | undefined {
@@ -540,7 +538,7 @@ export function openAgentStore(file: string) {
           .select()
           .from(schema.instanceCredentials)
           .all()
-          .filter((row) => !/^v1\.[\w-]+\.[\w-]+\.[\w-]*$/.test(row.secretKey))
+          .filter((row) => !isSealed(row.secretKey))
         for (const row of plain)
           db.update(schema.instanceCredentials)
             .set({ secretKey: sealer.seal(row.secretKey) })

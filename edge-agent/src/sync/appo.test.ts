@@ -13,12 +13,10 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
   })
   afterAll(() => fleet.close())
 
-  const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
-
   it('creates, instantiates, configures rules, queries and terminates through /appo/v1', async () => {
     const edge = await fleet.edge()
     const appPkgId = await fleet.onboardHello()
-    const created = await fleet.call('POST', appo('/app_instances'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances'), {
       appPackageId: appPkgId,
       appName: 'hello-one',
       appInstanceDescription: 'a test',
@@ -29,11 +27,11 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(await fleet.settled(created.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
 
     const port = await freePort()
-    const instantiated = await fleet.call('POST', appo(`/app_instances/${id}`), {
+    const instantiated = await fleet.call('POST', fleet.appo(`/app_instances/${id}`), {
       parameters: { PORT: String(port), sk: 'appo-secret-key' },
     })
     expect(instantiated.status).toBe(202)
-    const busy = await fleet.call('POST', appo(`/app_instances/${id}/appd_configuration`), {
+    const busy = await fleet.call('POST', fleet.appo(`/app_instances/${id}/appd_configuration`), {
       appTrafficRule: [],
       appDNSRule: [],
     })
@@ -41,7 +39,7 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     expect(await fleet.settled(instantiated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
     // started means its process runs (hello has no health check): it answers once it listens
     await vi.waitFor(async () => expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(id), WAIT)
-    const info = await fleet.call('GET', appo(`/app_instance_infos/${id}`))
+    const info = await fleet.call('GET', fleet.appo(`/app_instance_infos/${id}`))
     expect(info.body.response).toMatchObject({ operationalStatus: 'Instantiated', status: 'STARTED', mecHost: edge.ip })
     // the secret key is sealed at the center (records, operations, the edge's queue) and reaches the app
     const kept = await fleet.t.store.edgeOutbox.desired<DesiredInstance>(edge.hostId, 'instance', id)
@@ -58,13 +56,13 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     const onHost = await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)
     expect(onHost.body).toMatchObject({ appInstanceId: id, appName: 'hello-one', status: 'Instantiated' })
 
-    const rule = await fleet.call('POST', appo(`/app_instances/${id}/appd_configuration`), {
+    const rule = await fleet.call('POST', fleet.appo(`/app_instances/${id}/appd_configuration`), {
       appDNSRule: [{ dnsRuleId: 'dns1', domainName: 'hello.example', ipAddressType: 'IP_V4', ipAddress: '10.1.1.1' }],
     })
     expect(rule.status).toBe(202)
     const taskId = rule.body.response.apprule_task_id
     await vi.waitFor(async () => {
-      const task = await fleet.call('GET', appo(`/apprule_task_infos/${taskId}`))
+      const task = await fleet.call('GET', fleet.appo(`/apprule_task_infos/${taskId}`))
       expect(task.body.response.configResult).toBe('SUCCESS')
     }, WAIT)
     const mirror = await fleet.call(
@@ -73,13 +71,13 @@ describe.each(dialects)('orchestration on %s: one instance through its lifecycle
     )
     expect(mirror.body.appDNSRule).toEqual([expect.objectContaining({ dnsRuleId: 'dns1' })])
 
-    const live = await fleet.call('GET', appo(`/app_instances/${id}`))
+    const live = await fleet.call('GET', fleet.appo(`/app_instances/${id}`))
     expect(live.status).toBe(200)
 
-    const terminated = await fleet.call('DELETE', appo(`/app_instances/${id}`))
+    const terminated = await fleet.call('DELETE', fleet.appo(`/app_instances/${id}`))
     expect(terminated.status).toBe(202)
     expect(await fleet.settled(terminated.body.response.operationId)).toMatchObject({ operationState: 'COMPLETED' })
-    expect((await fleet.call('GET', appo(`/app_instance_infos/${id}`))).status).toBe(404)
+    expect((await fleet.call('GET', fleet.appo(`/app_instance_infos/${id}`))).status).toBe(404)
     expect((await fleet.call('GET', `${fleet.hostPath(edge.ip)}/apps/${id}`)).status).toBe(404)
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow()
   })
@@ -106,10 +104,9 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
   }, 120_000)
   afterAll(() => fleet.close())
 
-  const appo = (path: string) => `/appo/v1/tenants/${fleet.operator.tenantId}${path}`
   const instantiateAll = async (ids: string[], rollout: object = {}) => {
     const ports = await Promise.all(ids.map(() => freePort()))
-    const reply = await fleet.call('POST', appo('/app_instances/batch_instantiate'), {
+    const reply = await fleet.call('POST', fleet.appo('/app_instances/batch_instantiate'), {
       instantiationParameters: ids.map((appInstanceId, index) => ({
         appInstanceId,
         parameters: { PORT: String(ports[index]) },
@@ -121,7 +118,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
   }
 
   it('explains a placement: the hosts kept, the ones dropped and why', async () => {
-    const explained = await fleet.call('POST', appo('/placement/explain'), {
+    const explained = await fleet.call('POST', fleet.appo('/placement/explain'), {
       appPackageId: appPkgId,
       placement: { labelSelector: 'zone=north' },
       count: 2,
@@ -131,7 +128,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     const south = explained.body.decisions.find((d: { mechostIp: string }) => d.mechostIp === edges[2]?.ip)
     expect(south).toMatchObject({ kept: false })
     expect(south.reasons.join(' ')).toContain('zone=north')
-    const bad = await fleet.call('POST', appo('/placement/explain'), {
+    const bad = await fleet.call('POST', fleet.appo('/placement/explain'), {
       appPackageId: appPkgId,
       placement: { labelSelector: 'zone in (north' },
     })
@@ -139,7 +136,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
   })
 
   it('batch-creates by a label selector, one instance on every matching host, and deploys them in parallel', async () => {
-    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances/batch_create'), {
       appPackageId: appPkgId,
       appName: 'north',
       placement: { labelSelector: 'zone=north' },
@@ -148,7 +145,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     expect(created.body.response).toHaveLength(2)
     expect((await fleet.settled(created.body.operationId)).operationState).toBe('COMPLETED')
     const ids = created.body.response.map((item: { appInstanceId: string }) => item.appInstanceId)
-    const infos = await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))
+    const infos = await fleet.call('GET', fleet.appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))
     expect(infos.body.response.map((info: { mecHost: string }) => info.mecHost).sort()).toEqual(
       [edges[0]?.ip, edges[1]?.ip].sort(),
     )
@@ -159,13 +156,15 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     for (const port of ports)
       await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${port}/`)).ok).toBe(true), WAIT)
 
-    const terminated = await fleet.call('POST', appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
+    const terminated = await fleet.call('POST', fleet.appo('/app_instances/batch_terminate'), { appInstanceIds: ids })
     expect((await fleet.settled(terminated.body.operationId)).operationState).toBe('COMPLETED')
-    expect((await fleet.call('GET', appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))).body.response).toEqual([])
+    expect(
+      (await fleet.call('GET', fleet.appo(`/app_instance_infos?appInstIds=${ids.join(',')}`))).body.response,
+    ).toEqual([])
   })
 
   it('aborts a staged rollout at the stage whose edge is offline, skips the rest, and rolls back what it deployed', async () => {
-    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances/batch_create'), {
       appPackageId: appPkgId,
       appName: 'staged',
       mecHost: edges.map((edge) => edge.ip),
@@ -198,14 +197,14 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     ])
     await expect(fetch(`http://127.0.0.1:${ports[0]}/`)).rejects.toThrow()
     await expect(fetch(`http://127.0.0.1:${ports[2]}/`)).rejects.toThrow()
-    const first = await fleet.call('GET', appo(`/app_instance_infos/${ids[0]}`))
+    const first = await fleet.call('GET', fleet.appo(`/app_instance_infos/${ids[0]}`))
     expect(first.body.response).toMatchObject({ status: 'NOT_INSTANTIATED', operationId: null })
     expect(batch.hosts[edges[0]?.ip as string]).toMatchObject({ COMPLETED: 2 })
   })
 
   it('completes a rollout whose stages meet their success threshold, showing the failure it tolerated', async () => {
     // edges[1] is offline since the test before
-    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances/batch_create'), {
       appPackageId: appPkgId,
       appName: 'tolerant',
       mecHost: [edges[0]?.ip, edges[1]?.ip],
@@ -229,7 +228,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
   })
 
   it('changes at most maxUnavailable instances at once when terminating', async () => {
-    const created = await fleet.call('POST', appo('/app_instances/batch_create'), {
+    const created = await fleet.call('POST', fleet.appo('/app_instances/batch_create'), {
       appPackageId: appPkgId,
       appName: 'capped',
       mecHost: [edges[0]?.ip, edges[2]?.ip, edges[0]?.ip, edges[2]?.ip],
@@ -239,7 +238,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     expect((await fleet.settled((await instantiateAll(ids, { concurrency: 4 })).operationId)).operationState).toBe(
       'COMPLETED',
     )
-    const gone = await fleet.call('POST', appo('/app_instances/batch_terminate'), {
+    const gone = await fleet.call('POST', fleet.appo('/app_instances/batch_terminate'), {
       appInstanceIds: ids,
       rollout: { concurrency: 4, maxUnavailable: 1 },
     })
@@ -247,7 +246,7 @@ describe('orchestration: placement and staged rollouts over three edges', () => 
     let most = 0
     let view: { operationState: string; items: { operationState: string }[] }
     do {
-      view = (await fleet.call('GET', appo(`/operations/${gone.body.operationId}`))).body
+      view = (await fleet.call('GET', fleet.appo(`/operations/${gone.body.operationId}`))).body
       most = Math.max(most, view.items.filter((item) => item.operationState === 'PROCESSING').length)
     } while (view.operationState === 'PROCESSING' || view.operationState === 'STARTING')
     expect(view.operationState).toBe('COMPLETED')

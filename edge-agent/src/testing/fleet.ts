@@ -54,6 +54,8 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
   }
 
   const call = (method: string, path: string, body?: unknown) => t.call(method, path, { token: operator.token, body })
+  /** A path of the tenant's /appo/v1 API. */
+  const appo = (path: string) => `/appo/v1/tenants/${operator.tenantId}${path}`
 
   /** Uploads the hello exec package (to be distributed to `hostList`); resolves when it is onboarded. */
   async function onboardHello(hostList?: string): Promise<string> {
@@ -91,14 +93,13 @@ export async function testFleet(dialect: Dialect = 'sqlite', centerEnv: Record<s
     onboardHello,
     onboard,
     call,
-    /** A path of the tenant's /appo/v1 API. */
-    appo: (path: string) => `/appo/v1/tenants/${operator.tenantId}${path}`,
+    appo,
     /** The operation's view once it has ended (COMPLETED, FAILED_TEMP or FAILED), read field by field. */
     async settled(operationId: string, wait = WAIT) {
       // biome-ignore lint/suspicious/noExplicitAny: tests read the view field by field
       let body: any
       await vi.waitFor(async () => {
-        body = (await call('GET', `/appo/v1/tenants/${operator.tenantId}/operations/${operationId}`)).body
+        body = (await call('GET', appo(`/operations/${operationId}`))).body
         expect(['COMPLETED', 'FAILED_TEMP', 'FAILED'], JSON.stringify(body)).toContain(body.operationState)
       }, wait)
       return body

@@ -8,7 +8,8 @@ type Node = {
   capabilities?: Record<string, { properties?: unknown }>
 }
 
-const asRecord = (value: unknown): Record<string, unknown> =>
+/** A YAML mapping as a record; anything else as an empty one. */
+export const asRecord = (value: unknown): Record<string, unknown> =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 const text = (...values: unknown[]): string | undefined => {
   for (const value of values) if (typeof value === 'string' || typeof value === 'number') return String(value)

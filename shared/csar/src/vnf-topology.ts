@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { parse } from 'yaml'
+import { asRecord } from './appd-template'
 import { defaultLimits, openArchive } from './archive'
 import { PackageError } from './package-error'
 import { entryDefinitions } from './tosca-meta'
@@ -64,8 +65,6 @@ type Node = {
   requirements?: unknown[]
 }
 
-const record = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' || typeof value === 'number' ? String(value) : undefined
 
@@ -87,8 +86,8 @@ function size(value: unknown, unit: 'MiB' | 'GiB', what: string): number {
 /** TOSCA requirements: a list of one-key maps, each naming a node directly or as `{node: …}`. */
 function requirement(node: Node, name: string): string[] {
   return (node.requirements ?? []).flatMap((entry) => {
-    const target = record(entry)[name]
-    const named = str(target) ?? str(record(target).node)
+    const target = asRecord(entry)[name]
+    const named = str(target) ?? str(asRecord(target).node)
     return named ? [named] : []
   })
 }
@@ -96,8 +95,8 @@ function requirement(node: Node, name: string): string[] {
 function cidrOf(profile: Record<string, unknown>, properties: Record<string, unknown>): string | undefined {
   const protocols = Array.isArray(profile.virtual_link_protocol_data) ? profile.virtual_link_protocol_data : []
   return (
-    str(record(profile.l3_protocol_data).cidr) ??
-    protocols.map((data) => str(record(record(data).l3_protocol_data).cidr)).find(Boolean) ??
+    str(asRecord(profile.l3_protocol_data).cidr) ??
+    protocols.map((data) => str(asRecord(asRecord(data).l3_protocol_data).cidr)).find(Boolean) ??
     str(properties.cidr)
   )
 }
@@ -129,24 +128,24 @@ export function vnfTopology(source: Buffer | string, file: string): VnfTopology 
   } catch (error) {
     throw new PackageError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`)
   }
-  const topology = record(record(document).topology_template)
-  const nodes = Object.entries(record(topology.node_templates)) as [string, Node][]
+  const topology = asRecord(asRecord(document).topology_template)
+  const nodes = Object.entries(asRecord(topology.node_templates)) as [string, Node][]
   const ofType = (...types: string[]) => nodes.filter(([, node]) => types.includes(node.type ?? ''))
 
   const storageOwner = new Map<string, string>()
   const vdus = ofType('tosca.nodes.nfv.Vdu.Compute').map(([name, node]): VduNode => {
-    const properties = record(node.properties)
-    const virtual = record(node.capabilities?.virtual_compute?.properties)
+    const properties = asRecord(node.properties)
+    const virtual = asRecord(node.capabilities?.virtual_compute?.properties)
     for (const storage of requirement(node, 'virtual_storage')) storageOwner.set(storage, name)
-    const specs = record(record(properties.vdu_profile).flavor_extra_specs)
-    const imageName = str(record(properties.sw_image_data).name)
+    const specs = asRecord(asRecord(properties.vdu_profile).flavor_extra_specs)
+    const imageName = str(asRecord(properties.sw_image_data).name)
     return {
       name,
       vmName: str(properties.name) ?? name,
-      vcpus: Number(record(virtual.virtual_cpu).num_virtual_cpu ?? 1),
-      memoryMiB: size(record(virtual.virtual_memory).virtual_mem_size, 'MiB', `${file}: ${name} virtual_mem_size`),
+      vcpus: Number(asRecord(virtual.virtual_cpu).num_virtual_cpu ?? 1),
+      memoryMiB: size(asRecord(virtual.virtual_memory).virtual_mem_size, 'MiB', `${file}: ${name} virtual_mem_size`),
       diskGiB: size(
-        record(virtual.virtual_local_storage).size_of_storage,
+        asRecord(virtual.virtual_local_storage).size_of_storage,
         'GiB',
         `${file}: ${name} virtual_local_storage`,
       ),
@@ -159,14 +158,14 @@ export function vnfTopology(source: Buffer | string, file: string): VnfTopology 
       const vdu = requirement(node, 'virtual_binding')[0]
       if (!vdu) throw new PackageError(`${file}: connection point ${name} is bound to no VDU (virtual_binding)`)
       const link = requirement(node, 'virtual_link')[0]
-      const order = Number(record(node.properties).order)
+      const order = Number(asRecord(node.properties).order)
       return { name, vdu, ...(link ? { virtualLink: link } : {}), order: Number.isFinite(order) ? order : index }
     })
     .sort((a, b) => a.order - b.order)
   const storages = ofType('tosca.nodes.nfv.Vdu.VirtualBlockStorage', 'tosca.nodes.nfv.Vdu.VirtualStorage').map(
     ([name, node]): StorageNode => {
-      const properties = record(node.properties)
-      const data = record(properties.virtual_block_storage_data)
+      const properties = asRecord(node.properties)
+      const data = asRecord(properties.virtual_block_storage_data)
       const vdu = storageOwner.get(name)
       return {
         name,
@@ -176,17 +175,17 @@ export function vnfTopology(source: Buffer | string, file: string): VnfTopology 
     },
   )
   const virtualLinks = ofType('tosca.nodes.nfv.VnfVirtualLink').map(([name, node]): VirtualLinkNode => {
-    const properties = record(node.properties)
-    const profile = record(properties.vl_profile)
+    const properties = asRecord(node.properties)
+    const profile = asRecord(properties.vl_profile)
     const networkName = str(profile.network_name)
     const cidr = cidrOf(profile, properties)
     return { name, ...(networkName ? { networkName } : {}), ...(cidr ? { cidr } : {}) }
   })
   const policies = Array.isArray(topology.policies) ? topology.policies : []
   const securityRules = policies
-    .flatMap((entry) => Object.values(record(entry)).map(record))
+    .flatMap((entry) => Object.values(asRecord(entry)).map(asRecord))
     .filter((policy) => policy.type === 'tosca.policies.nfv.SecurityGroupRule')
-    .map((policy) => securityRule(record(policy.properties)))
+    .map((policy) => securityRule(asRecord(policy.properties)))
 
   for (const point of connectionPoints) {
     if (!vdus.some((vdu) => vdu.name === point.vdu))

@@ -78,10 +78,13 @@ export type InstantiationParameters = z.infer<typeof InstantiationParameters>
 /** Parameters that carry an instance's secrets (its AK/SK): never shown, never sent back by an edge. */
 export const SECRET_PARAMETERS: readonly string[] = ['ak', 'sk']
 
+/** What a secret parameter reads as once masked (shown, reported, or kept elsewhere sealed). */
+export const MASKED = '***'
+
 /** The record with its secret parameters masked, for showing or reporting. */
 export function redacted<T extends { parameters: Record<string, string> }>(record: T): T {
   const parameters = Object.fromEntries(
-    Object.entries(record.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.includes(key) ? '***' : value]),
+    Object.entries(record.parameters).map(([key, value]) => [key, SECRET_PARAMETERS.includes(key) ? MASKED : value]),
   )
   return { ...record, parameters }
 }

@@ -2,6 +2,6 @@ export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized } fro
 export { type LabelRequirement, matchesLabel, parseLabelSelector, selectorClauses } from './label-selector'
 export { createLogger, type Level, type Logger } from './log'
 export { decoyHash, hashPassword, verifyPassword } from './password'
-export { invalid, problemResponse } from './problem'
+export { invalid, parseInput, parseJsonBody, problemResponse } from './problem'
 export * from './secrets'
 export { runService } from './service'

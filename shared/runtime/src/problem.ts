@@ -26,3 +26,19 @@ export function invalid(where: string, error: z.ZodError): ApiError {
   }))
   return badRequest(`invalid ${where}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors)
 }
+
+/** `value` parsed by `schema`; otherwise a 400 listing each invalid field of `where` (body, query, path). */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value)
+  if (!result.success) throw invalid(where, result.error)
+  return result.data
+}
+
+/** A request body's text read as JSON: a 400 when it is not. */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw badRequest('the request body is not valid JSON')
+  }
+}

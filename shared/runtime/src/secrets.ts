@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 
@@ -11,6 +11,12 @@ export interface Sealer {
   seal(plaintext: string): string
   open(sealed: string): string
 }
+
+/** Whether a value reads as a sealed secret (`v1.<iv>.<tag>.<ciphertext>`). */
+export const isSealed = (value: string) => /^v1\.[\w-]+\.[\w-]+\.[\w-]*$/.test(value)
+
+/** How a bearer token (a session, an enrollment or an app token) is kept: its SHA-256, never the token. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 /** A purpose-bound 32-byte key from the master key, so no two uses share a key. */
 export function deriveKey(masterKey: Buffer, purpose: string): Buffer {

@@ -29,6 +29,8 @@ function appWithRules(traffic = trafficRule) {
   ])
   return app
 }
+/** The fields a 400 names, sorted. */
+const badFields = (answer: { body: { errors: { path: string }[] } }) => answer.body.errors.map((e) => e.path).sort()
 const subscriptionBody = (appInstanceId: string) => ({
   subscriptionType: 'AppTerminationNotificationSubscription',
   callbackReference: 'http://127.0.0.1:9/terminating',
@@ -146,11 +148,7 @@ describe('PUT a rule with bad fields', () => {
       state: 'ON',
     })
     expect(answer.status).toBe(400)
-    expect(answer.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
-      'body.action',
-      'body.priority',
-      'body.state',
-    ])
+    expect(badFields(answer)).toEqual(['body.action', 'body.priority', 'body.state'])
     expect(store.mep.rules.get(app.id, 'traffic', trafficRule.trafficRuleId)).toEqual(trafficRule)
   })
 
@@ -162,10 +160,7 @@ describe('PUT a rule with bad fields', () => {
       ipAddressType: 'IP_V5',
     })
     expect(answer.status).toBe(400)
-    expect(answer.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
-      'body.ipAddress',
-      'body.ipAddressType',
-    ])
+    expect(badFields(answer)).toEqual(['body.ipAddress', 'body.ipAddressType'])
   })
 
   it('refuses a rule in the APPD’s shape, naming each field', async () => {
@@ -286,10 +281,7 @@ describe('subscriptions to the app’s termination', () => {
       appInstanceId: app.id,
     })
     expect(bad.status).toBe(400)
-    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
-      'body.callbackReference',
-      'body.subscriptionType',
-    ])
+    expect(badFields(bad)).toEqual(['body.callbackReference', 'body.subscriptionType'])
     const foreign = await app.call('POST', `/applications/${app.id}/subscriptions`, subscriptionBody(api.app().id))
     expect(foreign).toMatchObject({ status: 400, body: { errors: [{ path: 'body.appInstanceId' }] } })
     expect(store.mep.subscriptions.list('mec_app_support', app.id)).toEqual([])

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { AppdConfiguration, mergeRules, RuleIds } from '@mecm/protocol'
-import { badRequest, invalid, notFound } from '@mecm/runtime'
+import { notFound } from '@mecm/runtime'
 import { type Context, Hono } from 'hono'
-import type { z } from 'zod'
+import { readBody } from '../../http/request'
 import type { AgentStore } from '../../store/store'
 import { syncRules } from './sync-rules'
 
@@ -13,22 +13,6 @@ const AppRuleConfig = AppdConfiguration.superRefine((config, ctx) => {
   if (config.appDNSRule.length > 32)
     ctx.addIssue({ code: 'custom', path: ['appDNSRule'], message: 'at most 32 DNS rules' })
 })
-
-/** The body, checked; an empty one is `empty`. */
-async function bodyOf<S extends z.ZodType>(c: Context, schema: S, empty?: z.input<S>): Promise<z.output<S>> {
-  const text = await c.req.text()
-  let value: unknown = empty
-  if (text.trim() || empty === undefined) {
-    try {
-      value = JSON.parse(text)
-    } catch {
-      throw badRequest('the request body is not valid JSON')
-    }
-  }
-  const result = schema.safeParse(value)
-  if (!result.success) throw invalid('body', result.error)
-  return result.data
-}
 
 /**
  * EdgeGallery's rule interface (apprulemgr) on the local API, under
@@ -63,19 +47,20 @@ export function appRuleRoutes(deps: { store: AgentStore }) {
   app.get(path, (c) => c.json(configured(instanceOf(c))))
   app.post(path, async (c) => {
     const id = instanceOf(c)
-    return c.json(set(id, mergeRules(configured(id), { rules: await bodyOf(c, AppRuleConfig) })), 201)
+    return c.json(set(id, mergeRules(configured(id), { rules: await readBody(c, AppRuleConfig) })), 201)
   })
   app.put(path, async (c) => {
     const id = instanceOf(c)
-    return c.json(set(id, await bodyOf(c, AppRuleConfig)))
+    return c.json(set(id, await readBody(c, AppRuleConfig)))
   })
   app.delete(path, async (c) => {
     const id = instanceOf(c)
     const current = configured(id)
-    const removeRules = await bodyOf(c, RuleIds, {
+    // no body: all of them
+    const removeRules = (await readBody(c, RuleIds, { optional: true })) ?? {
       appTrafficRule: current.appTrafficRule.map((rule) => rule.trafficRuleId),
       appDNSRule: current.appDNSRule.map((rule) => rule.dnsRuleId),
-    })
+    }
     set(id, mergeRules(current, { ruleAction: 'DELETE', removeRules }))
     return c.body(null, 204)
   })

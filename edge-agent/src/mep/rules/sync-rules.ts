@@ -10,7 +10,7 @@ const stateOf = (record: Record<string, unknown>) => record.state as RuleState
  * The rule set an instance runs with: its package's APPD rules, overridden by id by the rules set
  * for the instance (by the center, or here). Undefined for an instance not desired here.
  */
-export function rulesOf(store: AgentStore, appInstanceId: string): AppdConfiguration | undefined {
+function rulesOf(store: AgentStore, appInstanceId: string): AppdConfiguration | undefined {
   const desired = store.desired.get(appInstanceId)
   if (!desired) return undefined
   const details = store.packages.get(desired.packageDigest)?.details
@@ -20,20 +20,17 @@ export function rulesOf(store: AgentStore, appInstanceId: string): AppdConfigura
   )
 }
 
-/** The state of each of the app's Mp1 rules, by kind and id. */
-function statesOf(store: AgentStore, appInstanceId: string): Record<RuleKind, Map<string, RuleState>> {
-  const of = (kind: RuleKind) =>
-    new Map(
-      store.mep.rules.list(appInstanceId, kind).map((record) => [String(record[ID_FIELD[kind]]), stateOf(record)]),
-    )
-  return { traffic: of('traffic'), dns: of('dns') }
-}
-
 /** The app's Mp1 rules as stored. */
 const stored = (store: AgentStore, appInstanceId: string) =>
   (['traffic', 'dns'] as const).flatMap((kind) =>
     store.mep.rules.list(appInstanceId, kind).map((record) => ({ kind, record })),
   )
+/** The state of each of these Mp1 rules, by kind and id. */
+function statesOf(rules: ReturnType<typeof stored>): Record<RuleKind, Map<string, RuleState>> {
+  const states = { traffic: new Map<string, RuleState>(), dns: new Map<string, RuleState>() }
+  for (const { kind, record } of rules) states[kind].set(String(record[ID_FIELD[kind]]), stateOf(record))
+  return states
+}
 /** Rules as one comparable text, whatever their order. */
 const text = (rules: { kind: RuleKind; record: unknown }[]) =>
   rules
@@ -50,8 +47,9 @@ export function syncRules(store: AgentStore, appInstanceId: string, setHere?: Ap
   const configuration = rulesOf(store, appInstanceId)
   if (!configuration) return
   store.transaction(() => {
-    const rules = mp1Rules(configuration, statesOf(store, appInstanceId))
-    const changed = text(rules) !== text(stored(store, appInstanceId))
+    const current = stored(store, appInstanceId)
+    const rules = mp1Rules(configuration, statesOf(current))
+    const changed = text(rules) !== text(current)
     if (changed) store.mep.rules.replace(appInstanceId, rules)
     if (changed || setHere) reportRules(store, appInstanceId, setHere)
   })

@@ -69,6 +69,13 @@ const serviceInfo = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 })
 
+/** A SerAvailabilityNotificationSubscription body, with filteringCriteria when given. */
+const subscriptionBody = (callbackReference: string, filteringCriteria?: Record<string, unknown>) => ({
+  subscriptionType: 'SerAvailabilityNotificationSubscription',
+  callbackReference,
+  ...(filteringCriteria ? { filteringCriteria } : {}),
+})
+
 /** A callback server on 127.0.0.1 that keeps the notifications it receives, answering `status`. */
 async function callbackServer(status = 204) {
   const received: Record<string, unknown>[] = []
@@ -300,10 +307,11 @@ describe('an app acts only on its own services and subscriptions', () => {
     const intruder = newApp()
     const created = await owner.client.call('POST', owner.services, serviceInfo())
     const id = created.body.serInstanceId
-    const subscription = await owner.client.call('POST', owner.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: 'http://127.0.0.1:9/notify',
-    })
+    const subscription = await owner.client.call(
+      'POST',
+      owner.subscriptions,
+      subscriptionBody('http://127.0.0.1:9/notify'),
+    )
 
     for (const [method, path] of [
       ['GET', `${owner.services}`],
@@ -340,11 +348,11 @@ describe('an app acts only on its own services and subscriptions', () => {
 describe('service availability subscriptions and notifications', () => {
   it('creates, lists, reads and deletes a subscription', async () => {
     const app = newApp()
-    const body = {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: 'http://127.0.0.1:9/notify',
-      filteringCriteria: { serNames: ['nothing-here'], states: ['ACTIVE'], isLocal: true },
-    }
+    const body = subscriptionBody('http://127.0.0.1:9/notify', {
+      serNames: ['nothing-here'],
+      states: ['ACTIVE'],
+      isLocal: true,
+    })
     const created = await app.client.call('POST', app.subscriptions, body)
     expect(created.status).toBe(201)
     const location = created.headers.get('location') as string
@@ -380,11 +388,11 @@ describe('service availability subscriptions and notifications', () => {
       'body.callbackReference',
       'body.filteringCriteria.states.0',
     ])
-    const alternatives = await app.client.call('POST', app.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: 'http://127.0.0.1:9/notify',
-      filteringCriteria: { serNames: ['a'], serInstanceIds: ['b'] },
-    })
+    const alternatives = await app.client.call(
+      'POST',
+      app.subscriptions,
+      subscriptionBody('http://127.0.0.1:9/notify', { serNames: ['a'], serInstanceIds: ['b'] }),
+    )
     expect(alternatives).toMatchObject({ status: 400, body: { errors: [{ path: 'body.filteringCriteria' }] } })
   })
 
@@ -393,11 +401,11 @@ describe('service availability subscriptions and notifications', () => {
     const consumer = newApp()
     const producer = newApp()
     const serName = `weather-${randomUUID().slice(0, 8)}`
-    const subscription = await consumer.client.call('POST', consumer.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: callback.url,
-      filteringCriteria: { serNames: [serName] },
-    })
+    const subscription = await consumer.client.call(
+      'POST',
+      consumer.subscriptions,
+      subscriptionBody(callback.url, { serNames: [serName] }),
+    )
     // not selected: its notification would come before the next one's, which it does not
     await producer.client.call('POST', producer.services, serviceInfo())
     const created = await producer.client.call('POST', producer.services, serviceInfo({ serName }))
@@ -435,11 +443,11 @@ describe('service availability subscriptions and notifications', () => {
     const consumer = newApp()
     const producer = newApp()
     const created = await producer.client.call('POST', producer.services, serviceInfo())
-    const watching = await consumer.client.call('POST', consumer.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: callback.url,
-      filteringCriteria: { serInstanceIds: [created.body.serInstanceId], states: ['INACTIVE', 'ACTIVE'] },
-    })
+    const watching = await consumer.client.call(
+      'POST',
+      consumer.subscriptions,
+      subscriptionBody(callback.url, { serInstanceIds: [created.body.serInstanceId], states: ['INACTIVE', 'ACTIVE'] }),
+    )
     store.retire(producer.id)
     await vi.waitFor(() =>
       expect(callback.references()).toEqual([expect.objectContaining({ changeType: 'REMOVED', state: 'ACTIVE' })]),
@@ -451,10 +459,7 @@ describe('service availability subscriptions and notifications', () => {
   it('tries a failing callback a few times, then warns, without holding up the request', async () => {
     const callback = await callbackServer(500)
     const app = newApp()
-    const subscription = await app.client.call('POST', app.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: callback.url,
-    })
+    const subscription = await app.client.call('POST', app.subscriptions, subscriptionBody(callback.url))
     const created = await app.client.call('POST', app.services, serviceInfo())
     expect(created.status).toBe(201)
     expect(callback.received.length).toBeLessThan(3)
@@ -526,11 +531,11 @@ describe('liveness (MEC 011 v2.2.1): heartbeats by PATCH or PUT, suspension afte
     const callback = await callbackServer()
     const producer = newApp()
     const serName = `pulse-${randomUUID().slice(0, 8)}`
-    const subscription = await producer.client.call('POST', producer.subscriptions, {
-      subscriptionType: 'SerAvailabilityNotificationSubscription',
-      callbackReference: callback.url,
-      filteringCriteria: { serNames: [serName] },
-    })
+    const subscription = await producer.client.call(
+      'POST',
+      producer.subscriptions,
+      subscriptionBody(callback.url, { serNames: [serName] }),
+    )
     const registeredAt = Date.now()
     const created = await producer.client.call('POST', producer.services, serviceInfo({ serName, livenessInterval: 1 }))
     const id = created.body.serInstanceId

@@ -12,8 +12,6 @@ import { unauthorized } from './status'
 import { type KubeObject, objectStore } from './store'
 import { workloadControllers } from './workloads'
 
-export { CONTAINER_USAGE, NODE_OVERHEAD } from './metrics'
-
 export interface NodeSpec {
   name: string
   /** Quantities, e.g. { cpu: '4', memory: '8Gi', 'ephemeral-storage': '100Gi', pods: '110' }. */

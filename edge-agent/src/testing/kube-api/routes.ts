@@ -137,6 +137,12 @@ function checkIdentity(target: Target, object: KubeObject) {
     )
 }
 
+/** A write that names a resourceVersion must name the stored one (optimistic concurrency). */
+function checkVersion(type: ResourceType, written: KubeObject, existing: KubeObject) {
+  const version = written.metadata.resourceVersion
+  if (version && version !== existing.metadata.resourceVersion) throw staleVersion(type, existing.metadata.name)
+}
+
 function conflictError(target: Target, conflicts: FieldConflict[]) {
   const using = (c: FieldConflict) => `"${c.manager}"${c.apiVersion ? ` using ${c.apiVersion}` : ''}`
   const [first] = conflicts
@@ -256,8 +262,7 @@ function patch(context: ApiContext, target: Target, request: IncomingMessage, qu
   if (!merge) throw unsupportedMediaType(mediaType)
   if (!existing) throw notFound(type, name)
   const change = parse(text, false)
-  if (change.metadata.resourceVersion && change.metadata.resourceVersion !== existing.metadata.resourceVersion)
-    throw staleVersion(type, name)
+  checkVersion(type, change, existing)
   const patched = merge(existing, change) as KubeObject
   const object = keepServerFields(type, patched, existing)
   recordUpdate(existing, object, managerOf(request, query))
@@ -266,11 +271,9 @@ function patch(context: ApiContext, target: Target, request: IncomingMessage, qu
 
 function replace(context: ApiContext, target: Target, body: KubeObject, manager: string) {
   const { type } = target
-  const name = target.name as string
   checkIdentity(target, body)
   const existing = stored(context, target)
-  if (body.metadata.resourceVersion && body.metadata.resourceVersion !== existing.metadata.resourceVersion)
-    throw staleVersion(type, name)
+  checkVersion(type, body, existing)
   const object = keepServerFields(type, body, existing)
   recordUpdate(existing, object, manager)
   return context.store.update(type, object)
@@ -279,11 +282,9 @@ function replace(context: ApiContext, target: Target, body: KubeObject, manager:
 /** PUT or PATCH of the status subresource: only status changes. */
 function writeStatus(context: ApiContext, target: Target, request: IncomingMessage, text: string) {
   const { type } = target
-  const name = target.name as string
   const existing = stored(context, target)
   const body = parse(text, false)
-  if (body.metadata.resourceVersion && body.metadata.resourceVersion !== existing.metadata.resourceVersion)
-    throw staleVersion(type, name)
+  checkVersion(type, body, existing)
   const status =
     request.method === 'PUT' ? body.status : (mergePatch({ status: existing.status }, body) as KubeObject).status
   return context.store.update(type, { ...existing, status })

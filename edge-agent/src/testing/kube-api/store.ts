@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { now } from './objects'
 import { apiVersionOf, groupResource, type ResourceType } from './resources'
 
 export interface OwnerReference {
@@ -109,7 +110,7 @@ export function objectStore() {
           name: object.metadata.name ?? '',
           uid: randomUUID(),
           resourceVersion: String(revision),
-          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          creationTimestamp: now(),
           ...(type.namespaced ? {} : { namespace: undefined }),
           ...(type.kind === 'Event' ? {} : { generation: 1 }),
         },

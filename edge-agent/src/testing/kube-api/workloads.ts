@@ -105,11 +105,10 @@ function deletePods(context: WorkloadContext, owner: KubeObject, extra: KubeObje
   }
 }
 
-const counts = (owned: KubeObject[]) => ({
-  replicas: owned.length,
-  readyReplicas: owned.filter(isReady).length,
-  availableReplicas: owned.filter(isReady).length,
-})
+const counts = (owned: KubeObject[]) => {
+  const ready = owned.filter(isReady).length
+  return { replicas: owned.length, readyReplicas: ready, availableReplicas: ready }
+}
 
 /** The deployment controller: one ReplicaSet per pod template, scaled to spec.replicas; old ones to 0. */
 function syncDeployments(context: WorkloadContext) {
@@ -195,7 +194,7 @@ function syncDeployments(context: WorkloadContext) {
       observedGeneration: deployment.metadata.generation,
       replicas: all.length,
       updatedReplicas: updated.length,
-      readyReplicas: all.filter(isReady).length,
+      readyReplicas: available,
       availableReplicas: available,
       ...(replicas > available ? { unavailableReplicas: replicas - available } : {}),
       conditions,
@@ -304,7 +303,7 @@ function syncJobs(context: WorkloadContext, retrying: Set<string>) {
     writeStatus(store, job, {
       ...(job.status?.startTime ? { startTime: job.status.startTime } : { startTime: job.metadata.creationTimestamp }),
       ...(complete ? { completionTime: job.status?.completionTime ?? now() } : {}),
-      active: owned.filter(isActive).length,
+      active: active.length,
       succeeded,
       failed: owned.filter((pod) => pod.status?.phase === 'Failed').length,
       ...(conditions?.length ? { conditions } : {}),

@@ -1,6 +1,6 @@
 import { PatchStrategy } from '@kubernetes/client-node'
 import { type Wait, waitUntil } from '../wait'
-import type { Cluster } from './cluster'
+import { type Cluster, discover } from './cluster'
 import { calling, describeObject, unlessAbsent } from './errors'
 import type { Footprint, Kind } from './footprint'
 import { credentials, forInstance, type InstanceValues } from './inject'
@@ -52,9 +52,7 @@ export async function plan(
   for (const { apiVersion, kind } of manifests) {
     const key = `${apiVersion}/${kind}`
     if (scopes.has(key)) continue
-    const resource = await unlessAbsent(cluster, `looking up ${kind} (${apiVersion}) in API discovery`, () =>
-      cluster.objects.discover(apiVersion, kind),
-    )
+    const resource = await discover(cluster, apiVersion, kind)
     if (!resource)
       throw new Error(
         `Kubernetes API at ${cluster.server} does not serve ${kind} (${apiVersion}): is its CRD installed?`,

@@ -1,4 +1,5 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node'
+import { unlessAbsent } from './errors'
 
 /** The generic object API, its discovery open to the plugin. */
 export class ObjectApi extends KubernetesObjectApi {
@@ -17,6 +18,12 @@ export interface Cluster {
   core: CoreV1Api
   apps: AppsV1Api
 }
+
+/** A kind's API resource as the cluster's discovery serves it; undefined when it does not serve the kind. */
+export const discover = (cluster: Cluster, apiVersion: string, kind: string) =>
+  unlessAbsent(cluster, `looking up ${kind} (${apiVersion}) in API discovery`, () =>
+    cluster.objects.discover(apiVersion, kind),
+  )
 
 export const NO_KUBECONFIG =
   'this host has no kubeconfig: upload one at the center (POST /inventory/v1/tenants/{tenantId}/mechosts/{hostIp}/k8sconfig) or set MEPM_KUBECONFIG on the agent to a kubeconfig file'

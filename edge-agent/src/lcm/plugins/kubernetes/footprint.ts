@@ -60,4 +60,3 @@ export function footprints(workDir: string) {
     },
   }
 }
-export type Footprints = ReturnType<typeof footprints>

@@ -1,9 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { KubernetesObject } from '@kubernetes/client-node'
-import { SwImageDescriptor } from '@mecm/protocol'
 import { parseAllDocuments } from 'yaml'
-import { z } from 'zod'
+import { packageFile } from '../package-files'
 
 /** An object of a manifest: what the API takes, untyped beyond its identity. */
 export type Manifest = KubernetesObject & { apiVersion: string; kind: string; metadata: { name: string } } & Record<
@@ -29,24 +27,7 @@ export function parseManifests(text: string, source: string): Manifest[] {
   })
 }
 
-/** Reads one package file, refusing paths that leave the package. */
-export function packageFile(packageRoot: string, path: string): string {
-  const file = resolve(packageRoot, path)
-  if (!file.startsWith(resolve(packageRoot))) throw new Error(`${path} leaves the package`)
-  return file
-}
-
 /** The manifests of the package's `kubernetes` artifacts, in the order the package lists them. */
 export function readManifests(packageRoot: string, paths: string[]): Manifest[] {
   return paths.flatMap((path) => parseManifests(readFileSync(packageFile(packageRoot, path), 'utf8'), path))
-}
-
-/** The images the package declares in Image/SwImageDesc.json (none when it has no such file). */
-export function readSwImages(packageRoot: string): SwImageDescriptor[] {
-  const dir = join(packageRoot, 'Image')
-  const name = existsSync(dir) ? readdirSync(dir).find((file) => file.toLowerCase() === 'swimagedesc.json') : undefined
-  if (!name) return []
-  const parsed = z.array(SwImageDescriptor).safeParse(JSON.parse(readFileSync(join(dir, name), 'utf8')))
-  if (!parsed.success) throw new Error(`Image/${name}: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`)
-  return parsed.data
 }

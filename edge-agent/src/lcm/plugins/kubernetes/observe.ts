@@ -5,7 +5,7 @@ import { calling, unlessAbsent } from './errors'
 import type { Footprint } from './footprint'
 import { instanceNamespace } from './instance'
 import { isActive, servicesOf, workloadsOf } from './lookup'
-import { notReady, readyPods } from './readiness'
+import { isReady, notReady, readyPods } from './readiness'
 import { isStopped } from './scale'
 
 const RECENT_EVENTS = 50
@@ -26,7 +26,7 @@ const podResource = (pod: V1Pod): ObservedResource => ({
   kind: 'Pod',
   name: pod.metadata?.name ?? '',
   status: podStatus(pod),
-  ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  ready: isReady(pod),
   restarts: (pod.status?.containerStatuses ?? []).reduce((sum, s) => sum + s.restartCount, 0),
   addresses: pod.status?.podIP ? [pod.status.podIP] : [],
 })

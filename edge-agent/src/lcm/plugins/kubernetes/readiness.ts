@@ -16,7 +16,8 @@ function podProblem(pod: V1Pod): string {
   return pod.status?.phase === 'Running' ? 'not ready' : (pod.status?.phase ?? 'Pending')
 }
 
-const isReady = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
+export const isReady = (pod: V1Pod) =>
+  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
 
 /** What keeps the instance from being ready, one phrase each; empty when it is. */
 export function notReady(workloads: Workloads): string[] {

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node'
 import { type Wait, waitUntil } from '../wait'
-import type { Cluster } from './cluster'
+import { type Cluster, discover } from './cluster'
 import { calling, describeObject, unlessAbsent } from './errors'
 import type { Footprint, Kind } from './footprint'
 import { INSTANCE_LABEL, instanceNamespace, instanceSelector } from './instance'
@@ -9,9 +9,7 @@ import { INSTANCE_LABEL, instanceNamespace, instanceSelector } from './instance'
 async function labelledObjects(cluster: Cluster, footprint: Footprint, appInstanceId: string, kinds: Kind[]) {
   const found: KubernetesObject[] = []
   for (const { apiVersion, kind } of kinds) {
-    const resource = await unlessAbsent(cluster, `looking up ${kind} (${apiVersion}) in API discovery`, () =>
-      cluster.objects.discover(apiVersion, kind),
-    )
+    const resource = await discover(cluster, apiVersion, kind)
     if (!resource) continue // a kind this cluster does not serve has no objects on it
     const namespaces = resource.namespaced ? footprint.namespaces : [undefined]
     for (const namespace of namespaces) {
@@ -66,11 +64,9 @@ export async function removeInstance(
 
   await waitUntil(
     timing,
+    // the kinds include Pod (every footprint has the common kinds): the wait lasts until the pods are gone too
     async () => [
-      ...(await labelledObjects(cluster, elsewhere, appInstanceId, [
-        ...footprint.kinds,
-        { apiVersion: 'v1', kind: 'Pod' },
-      ])),
+      ...(await labelledObjects(cluster, elsewhere, appInstanceId, footprint.kinds)),
       ...((await unlessAbsent(cluster, `reading namespace ${own}`, () => cluster.core.readNamespace({ name: own })))
         ? [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: own } }]
         : []),

@@ -41,11 +41,12 @@ function apply(cluster: Cluster, workload: Scalable, replicas: number, annotatio
   )
 }
 
+export const isStopped = (workload: { metadata?: { annotations?: Record<string, string> } }) =>
+  Boolean(workload.metadata?.annotations?.[REPLICAS_ANNOTATION])
+
 /** Scales the instance's deployments and stateful sets to 0, remembering their replicas in an annotation. */
 export async function scaleDown(cluster: Cluster, footprint: Footprint, appInstanceId: string): Promise<void> {
-  const running = (await scalables(cluster, footprint, appInstanceId)).filter(
-    (w) => !w.metadata?.annotations?.[REPLICAS_ANNOTATION],
-  )
+  const running = (await scalables(cluster, footprint, appInstanceId)).filter((w) => !isStopped(w))
   await Promise.all(running.map((w) => apply(cluster, w, 0, { [REPLICAS_ANNOTATION]: String(w.spec?.replicas ?? 1) })))
 }
 
@@ -55,13 +56,10 @@ export async function scaleDown(cluster: Cluster, footprint: Footprint, appInsta
  */
 export async function scaleUp(cluster: Cluster, footprint: Footprint, appInstanceId: string): Promise<boolean> {
   const workloads = await scalables(cluster, footprint, appInstanceId)
-  const stopped = workloads.filter((w) => w.metadata?.annotations?.[REPLICAS_ANNOTATION])
+  const stopped = workloads.filter(isStopped)
   await Promise.all(stopped.map((w) => apply(cluster, w, Number(w.metadata?.annotations?.[REPLICAS_ANNOTATION]))))
   return workloads.length > 0
 }
-
-export const isStopped = (workload: { metadata?: { annotations?: Record<string, string> } }) =>
-  Boolean(workload.metadata?.annotations?.[REPLICAS_ANNOTATION])
 
 /** Waits until the scaled-down workloads have no pods left. */
 export async function waitScaledDown(

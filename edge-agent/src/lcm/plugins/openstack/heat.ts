@@ -112,4 +112,3 @@ export function heatApi(session: KeystoneSession) {
     },
   }
 }
-export type HeatApi = ReturnType<typeof heatApi>

@@ -1,8 +1,7 @@
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join, resolve, sep } from 'node:path'
+import { createReadStream, existsSync } from 'node:fs'
 import { Readable } from 'node:stream'
-import { SwImageDescriptor } from '@mecm/protocol'
-import { z } from 'zod'
+import type { SwImageDescriptor } from '@mecm/protocol'
+import { packageFile } from '../package-files'
 import { type Wait, waitUntil } from '../wait'
 import type { GlanceApi, GlanceImage } from './glance'
 
@@ -11,16 +10,6 @@ export interface PreparedImage {
   name: string
   /** Whether this instantiate made it (and so removes it if the instantiate fails). */
   created: boolean
-}
-
-/** The package's full image descriptors, from Image/SwImageDesc.json. */
-export function swImageDescriptors(packageRoot: string): SwImageDescriptor[] {
-  const folder = join(packageRoot, 'Image')
-  const file = existsSync(folder) ? readdirSync(folder).find((name) => /^SwImageDesc\.json$/i.test(name)) : undefined
-  if (!file) return []
-  const parsed = z.array(SwImageDescriptor).safeParse(JSON.parse(readFileSync(join(folder, file), 'utf8')))
-  if (!parsed.success) throw new Error(`Image/${file}: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`)
-  return parsed.data
 }
 
 /** The checksum a descriptor promises: an md5 (Glance's checksum) or a sha256/sha512 (its os_hash_value). */
@@ -66,8 +55,7 @@ export async function download(url: string): Promise<Readable> {
 /** The image data: a file inside the package, or a URL streamed through. */
 async function imageData(source: string, packageRoot: string): Promise<Readable> {
   if (isUrl(source)) return download(source)
-  const file = resolve(packageRoot, source)
-  if (!file.startsWith(resolve(packageRoot) + sep)) throw new Error(`image ${source} leaves the package`)
+  const file = packageFile(packageRoot, source, `image ${source}`)
   if (!existsSync(file)) throw new Error(`the package has no image file ${source}`)
   return createReadStream(file)
 }

@@ -128,10 +128,6 @@ export function keystoneSession(config: OpenStackConfig, dispatcher: Dispatcher)
       return catalog.some((item) => item.type === type)
     },
 
-    async endpoint(type: ServiceType): Promise<Endpoint> {
-      return endpoint((await token()).catalog, type)
-    },
-
     /** A call to a service of the catalog with the session's token; a 401 takes a new token and tries once more. */
     async request(type: ServiceType, method: Dispatcher.HttpMethod, path: string, options: CallOptions = {}) {
       const attempt = async () => {

@@ -95,4 +95,3 @@ export function neutronApi(session: KeystoneSession) {
     },
   }
 }
-export type NeutronApi = ReturnType<typeof neutronApi>

@@ -104,4 +104,3 @@ export function novaApi(session: KeystoneSession) {
     },
   }
 }
-export type NovaApi = ReturnType<typeof novaApi>

@@ -4,13 +4,14 @@ import { readVnfTopology } from '@mecm/csar'
 import { type HostMetrics, SwImageDescriptor } from '@mecm/protocol'
 import type { Logger } from '@mecm/runtime'
 import type { BackendEvent, Observation, ObservedResource, Plugin, RunSpec } from '../../plugin'
+import { readSwImages } from '../package-files'
 import { type OpenStackClient, openStackClient } from './client'
 import { parseOpenStackConfig } from './config'
 import { type HeatStack, type StackRef, settled } from './heat'
 import { hotTemplate } from './hot-template'
-import { type PreparedImage, prepareImage, swImageDescriptors } from './images'
+import { type PreparedImage, prepareImage } from './images'
 import { OpenStackError } from './request'
-import { consoleLines, power, stackServers } from './stack-servers'
+import { consoleLines, power, serversOf, stackServers } from './stack-servers'
 import { bootVariables, userDataScript } from './user-data'
 
 export interface OpenStackPluginOptions {
@@ -95,7 +96,7 @@ export function openstackPlugin(options: OpenStackPluginOptions): OpenStackPlugi
 
   /** The Glance image of each VM image the package ships, prepared in turn. */
   async function prepareImages(client: OpenStackClient, spec: RunSpec, prepared: PreparedImage[]) {
-    const descriptors = swImageDescriptors(spec.packageRoot)
+    const descriptors = readSwImages(spec.packageRoot)
     const byName = new Map<string, string>()
     for (const artifact of spec.artifacts.filter((item) => item.kind === 'vm-image')) {
       const descriptor =
@@ -176,11 +177,8 @@ export function openstackPlugin(options: OpenStackPluginOptions): OpenStackPlugi
     const stack = await client.heat.find(stackName(appInstanceId))
     if (!stack) return { state: 'absent', healthy: false, detail: 'no stack' }
     const ref = refOf(stack)
-    const [resources, servers, events] = await Promise.all([
-      client.heat.resources(ref),
-      stackServers(client, ref),
-      client.heat.events(ref, 20),
-    ])
+    const [resources, events] = await Promise.all([client.heat.resources(ref), client.heat.events(ref, 20)])
+    const servers = await serversOf(client, resources)
     const typeOf = new Map(resources.map((resource) => [resource.resource_name, resource.resource_type]))
     const observed: ObservedResource[] = [
       {

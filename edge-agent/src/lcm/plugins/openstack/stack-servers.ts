@@ -1,17 +1,21 @@
 import { type Wait, waitUntil } from '../wait'
 import type { OpenStackClient } from './client'
-import type { StackRef } from './heat'
+import type { HeatResource, StackRef } from './heat'
 import type { NovaServer } from './nova'
 import { OpenStackError } from './request'
 
-/** The Nova servers a stack made (those still there). */
-export async function stackServers(client: OpenStackClient, stack: StackRef): Promise<NovaServer[]> {
-  const resources = await client.heat.resources(stack)
+/** The Nova servers among a stack's resources (those still there). */
+export async function serversOf(client: OpenStackClient, resources: HeatResource[]): Promise<NovaServer[]> {
   const ids = resources
     .filter((resource) => resource.resource_type === 'OS::Nova::Server' && resource.physical_resource_id)
     .map((resource) => resource.physical_resource_id)
   const servers = await Promise.all(ids.map((id) => client.nova.servers.find(id)))
   return servers.filter((server): server is NovaServer => server !== undefined)
+}
+
+/** The Nova servers a stack made (those still there). */
+export async function stackServers(client: OpenStackClient, stack: StackRef): Promise<NovaServer[]> {
+  return serversOf(client, await client.heat.resources(stack))
 }
 
 /** The action that brings a server from its status towards `target`, if any. */
